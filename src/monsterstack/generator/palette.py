@@ -1,0 +1,70 @@
+"""Colours from hue arithmetic, so each monster's colours belong together.
+
+Only +, -, * and / are used (no transcendental functions), which IEEE 754 defines exactly:
+the same inputs give the same RGB on every platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .scene import RGB
+from .seed import Seed
+
+
+def hsl(h: int, s: int, lum: int) -> RGB:
+    """RGB of hue h (degrees), saturation s and lightness lum (percent)."""
+    h %= 360
+    s = max(0, min(100, s))
+    lum = max(0, min(100, lum))
+    c = (100 - abs(2 * lum - 100)) * s / 10000  # chroma in [0, 1]
+    hp = h / 60
+    x = c * (1 - abs(hp % 2 - 1))
+    m = lum / 100 - c / 2
+    r, g, b = [
+        (c, x, 0.0),
+        (x, c, 0.0),
+        (0.0, c, x),
+        (0.0, x, c),
+        (x, 0.0, c),
+        (c, 0.0, x),
+    ][int(hp)]
+    return (round((r + m) * 255), round((g + m) * 255), round((b + m) * 255))
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    body: RGB
+    shade: RGB  # outline and the far side of limbs
+    light: RGB  # belly, inner ears
+    accent: RGB  # horns, spots, antenna tips
+    mouth: RGB
+    eye: RGB
+    pupil: RGB
+    tooth: RGB
+    tongue: RGB
+    cheek: RGB
+
+
+# Accent hue offsets that read well next to the body: complementary, split-complementary,
+# triadic and analogous.
+_ACCENT_OFFSETS = (180, 150, 210, 120, 240, 40, -40)
+
+
+def palette(seed: Seed) -> Palette:
+    hue = seed.below(360)
+    sat = seed.between(52, 82)
+    lum = seed.between(52, 66)
+    accent_hue = hue + seed.choice(_ACCENT_OFFSETS)
+    return Palette(
+        body=hsl(hue, sat, lum),
+        shade=hsl(hue, sat - 10, lum - 30),
+        light=hsl(hue, sat - 15, min(lum + 20, 88)),
+        accent=hsl(accent_hue, 70, 58),
+        mouth=hsl(hue + 330, 45, 18),
+        eye=(252, 252, 248),
+        pupil=(28, 26, 38),
+        tooth=(255, 253, 240),
+        tongue=hsl(350, 75, 68),
+        cheek=hsl(hue + 340 if 30 < hue < 330 else 330, 80, 76),
+    )

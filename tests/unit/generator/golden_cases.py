@@ -1,0 +1,76 @@
+"""The fixed inputs of the golden tests, and how their outputs are fingerprinted.
+
+Re-record (only together with an ALGORITHM_VERSION bump):
+    uv run python -m tests.unit.generator.golden_cases > tests/unit/generator/goldens.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+
+from PIL import Image
+
+from monsterstack.generator import ALGORITHM_VERSION, Format, Style, render
+
+NAMES = [
+    "John Doe",  # the course's default name
+    "alice",
+    "Bob",
+    "bob",
+    "x",
+    "a" * 40,
+    "kubernetes",
+    "monster-42",
+    "Émile Zola",  # accented, precomposed
+    "E\u0301mile Zola",  # the same name with a combining accent
+    "Zoë",
+    "Ærøskøbing",
+    "李小龙",  # CJK
+    "こんにちは",
+    "Привет",
+    "🦖",  # emoji
+    "👩\u200d🚀 astronaut",  # ZWJ sequence
+    "   ",  # empty after trimming
+    "<script>alert(1)</script>",
+    "é" * 256,  # 512 UTF-8 bytes: the longest name accepted
+]
+
+CASES = [
+    (Style.SMOOTH, Format.PNG, 80),
+    (Style.SMOOTH, Format.SVG, 80),
+    (Style.SMOOTH, Format.PNG, 256),
+    (Style.PIXEL, Format.PNG, 80),
+    (Style.PIXEL, Format.SVG, 80),
+    (Style.PIXEL, Format.PNG, 256),
+]
+
+
+def fingerprint(name: str, style: Style, fmt: Format, size: int) -> str:
+    return hashlib.sha256(render(name, size, fmt, style)).hexdigest()[:24]
+
+
+def webp_pixels(name: str, style: Style, size: int) -> str:
+    """WebP bytes depend on the libwebp release; its lossless pixels must not."""
+    image = Image.open(io.BytesIO(render(name, size, Format.WEBP, style))).convert("RGBA")
+    return hashlib.sha256(image.tobytes()).hexdigest()[:24]
+
+
+def key(style: Style, fmt: Format, size: int) -> str:
+    return f"{style.value}/{fmt.value}/{size}"
+
+
+def record() -> dict[str, object]:
+    return {
+        "algorithm": ALGORITHM_VERSION,
+        "digests": {
+            key(style, fmt, size): [fingerprint(n, style, fmt, size) for n in NAMES]
+            for style, fmt, size in CASES
+        },
+        "webp_pixels": {style.value: [webp_pixels(n, style, 80) for n in NAMES] for style in Style},
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(record(), indent=1, ensure_ascii=True))
