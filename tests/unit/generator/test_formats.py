@@ -62,7 +62,7 @@ def test_non_square_canvas_centres_the_monster(style: Style) -> None:
     assert image.size == (300, 100)
     left, top, right, bottom = image.getbbox()  # type: ignore[misc]
     assert abs((left + right) / 2 - 150) <= 3  # centred horizontally
-    assert right - left <= 100  # drawn in the 100 x 100 square, not stretched
+    assert right - left <= 100 and bottom - top <= 100  # in the square, not stretched
 
 
 def test_pixel_style_uses_one_colour_in_range_and_integer_cells() -> None:
