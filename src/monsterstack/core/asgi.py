@@ -1,0 +1,68 @@
+"""Pure ASGI pieces shared by the services: the observability middleware and JSON errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .metrics import HttpMetrics
+
+VERSION_HEADER = b"x-monsterstack-version"
+UNMATCHED = "<unmatched>"  # the route label of requests no route matched (bounded cardinality)
+
+
+class ObservabilityMiddleware:
+    """Adds the version header to every response and counts every request.
+
+    Requests are labelled by the route template that served them (`/monster/{name}`), which
+    the router leaves in scope["route"], never by the raw path.
+    """
+
+    def __init__(self, app: ASGIApp, metrics: HttpMetrics, version: str) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.version = version.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        version = (VERSION_HEADER, self.version)
+
+        async def send_with_version(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), version]
+            await send(message)
+
+        m = self.metrics
+        m.in_flight.labels(m.service).inc()
+        try:
+            await self.app(scope, receive, send_with_version)
+        finally:
+            m.in_flight.labels(m.service).dec()
+            route = template(scope)
+            method = scope["method"]
+            m.requests.labels(m.service, method, route, str(status)).inc()
+            m.latency.labels(m.service, method, route).observe(time.perf_counter() - start)
+
+
+_CONVERTER = re.compile(r":[a-z]+}")
+
+
+def template(scope: Scope) -> str:
+    """The route template that matched, without converters: `/monster/{name}`."""
+    path = getattr(scope.get("route"), "path", None)
+    return _CONVERTER.sub("}", path) if path else UNMATCHED
+
+
+def error_body(error: str, message: str, **fields: Any) -> bytes:
+    """The JSON body of every 4xx/5xx: a machine-readable code and a message saying the fix."""
+    return json.dumps({"error": error, "message": message, **fields}, ensure_ascii=False).encode()

@@ -1,0 +1,49 @@
+"""Liveness and readiness, podinfo-style.
+
+Live: the process answers. Ready: started, not draining, and every required dependency
+check passes. Draining starts at SIGTERM (see core.server), which announces it to every worker
+process by creating a flag file, so each worker's /readyz turns 503 before the server stops.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DRAIN_FLAG_ENV = "MONSTERSTACK_DRAIN_FLAG"
+
+Check = Callable[[], Awaitable[tuple[bool, str]]]
+
+
+@dataclass
+class Health:
+    started: bool = False
+    required: dict[str, Check] = field(default_factory=dict)  # failing -> unready
+    optional: dict[str, Check] = field(default_factory=dict)  # failing -> "degraded", still ready
+    drain_flag: Path | None = field(
+        default_factory=lambda: Path(p) if (p := os.environ.get(DRAIN_FLAG_ENV)) else None
+    )
+    _draining: bool = False
+
+    def start_draining(self) -> None:
+        self._draining = True
+
+    @property
+    def draining(self) -> bool:
+        return self._draining or (self.drain_flag is not None and self.drain_flag.exists())
+
+    async def readiness(self) -> tuple[bool, dict[str, object]]:
+        """(ready, details): details name each dependency and its state."""
+        deps: dict[str, object] = {}
+        ready = self.started and not self.draining
+        for name, check in self.required.items():
+            ok, detail = await check()
+            deps[name] = {"status": "up" if ok else "down", "detail": detail}
+            ready = ready and ok
+        for name, check in self.optional.items():
+            ok, detail = await check()
+            deps[name] = {"status": "up" if ok else "degraded", "detail": detail}
+        status = "ready" if ready else ("draining" if self.draining else "unready")
+        return ready, {"status": status, "ready": ready, "dependencies": deps}

@@ -1,0 +1,72 @@
+"""Typed settings read from the environment, shared by both services.
+
+A bad value stops the service at start with a message that names the variable and says what
+it accepts, instead of a traceback or a silent default.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Context(StrEnum):
+    DEV = "DEV"  # readable logs, debug details
+    PROD = "PROD"  # JSON logs, no debug pages
+
+
+class ConfigError(SystemExit):
+    """Raised (and exits with status 2) when the environment holds an unusable value."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ServiceSettings(BaseSettings):
+    """What every monsterstack service reads."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    context: Context = Field(Context.PROD, description="DEV or PROD")
+    host: str = Field("0.0.0.0", description="address to listen on")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port to listen on")
+    workers: int = Field(1, ge=1, le=64, description="server worker processes")
+    log_level: str = Field("info", pattern="^(?i)(debug|info|warning|error)$")
+    shutdown_delay: float = Field(
+        0.0,
+        ge=0,
+        le=120,
+        description="seconds to stay up, unready, after SIGTERM before draining "
+        "(lets a load balancer stop sending traffic first)",
+    )
+    version_label: str = Field(
+        "", max_length=63, description="overrides the version the service reports"
+    )
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def _variable(settings_cls: type[BaseSettings], loc: tuple[Any, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    prefix = settings_cls.model_config.get("env_prefix", "") or ""
+    return f"{prefix}{field}".upper()
+
+
+def load(settings_cls: type[S], **overrides: Any) -> S:
+    """Settings from the environment (and overrides); a ConfigError naming each bad variable."""
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        lines = [
+            f"  {_variable(settings_cls, e['loc'])}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        ]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None

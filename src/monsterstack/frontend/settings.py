@@ -1,0 +1,85 @@
+"""The frontend's settings, compatible with the course's environment variables.
+
+CONTEXT, IMAGEBACKEND_DOMAIN, REDIS_DOMAIN and APP_TITLE are the course's names; REDIS_URL adds
+full URLs (password, TLS, database). A malformed value stops the frontend at start with a
+message naming the variable.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator
+
+from ..core.settings import ServiceSettings
+
+_HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]"
+_HOST_PORT = re.compile(rf"^(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?$")
+
+
+def split_host_port(value: str, default_port: int, variable: str) -> tuple[str, int]:
+    match = _HOST_PORT.match(value.strip())
+    port = int(match["port"]) if match and match["port"] else default_port
+    if not match or not 1 <= port <= 65535:
+        raise ValueError(f"{variable} must be a host or host:port (e.g. imagebackend:8080)")
+    return match["host"], port
+
+
+class FrontendSettings(ServiceSettings):
+    port: int = Field(5000, ge=1, le=65535, description="TCP port (the course's 5000)")
+    app_title: str = Field(
+        "monsterstack", min_length=1, max_length=120, description="API docs title"
+    )
+    imagebackend_domain: str = Field(
+        "127.0.0.1:8080", description="the imagebackend's host or host:port (port 8080 if omitted)"
+    )
+    redis_domain: str | None = Field(
+        None, description="Redis host or host:port (port 6379); unset: the in-process cache"
+    )
+    redis_url: str | None = Field(
+        None,
+        description="full Redis URL (redis://, rediss://, password, db); wins over REDIS_DOMAIN",
+    )
+    cache_max_bytes: int = Field(
+        64 * 1024 * 1024, ge=0, description="in-process cache bound, in bytes (hot tier with Redis)"
+    )
+    backend_timeout: float = Field(2.0, gt=0, le=60, description="seconds per imagebackend call")
+    redis_timeout: float = Field(0.25, gt=0, le=10, description="seconds per Redis call")
+
+    @field_validator("imagebackend_domain")
+    @classmethod
+    def _backend(cls, v: str) -> str:
+        split_host_port(v, 8080, "IMAGEBACKEND_DOMAIN")
+        return v.strip()
+
+    @field_validator("redis_domain")
+    @classmethod
+    def _redis_domain(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        split_host_port(v, 6379, "REDIS_DOMAIN")
+        return v.strip()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not re.match(r"^(redis|rediss|unix)://", v.strip()):
+            raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        return v.strip()
+
+    @property
+    def imagebackend_url(self) -> str:
+        host, port = split_host_port(self.imagebackend_domain, 8080, "IMAGEBACKEND_DOMAIN")
+        return f"http://{host}:{port}"
+
+    @property
+    def redis_target(self) -> str | None:
+        """The Redis URL to use, or None for the in-process cache only."""
+        if self.redis_url:
+            return self.redis_url
+        if self.redis_domain:
+            host, port = split_host_port(self.redis_domain, 6379, "REDIS_DOMAIN")
+            return f"redis://{host}:{port}/0"
+        return None

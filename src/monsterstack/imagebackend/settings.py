@@ -1,0 +1,20 @@
+"""The imagebackend's settings (environment variables, case-insensitive)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from ..core.settings import ServiceSettings
+from ..generator import DEFAULT_STYLE, MAX_SIZE, Style
+
+
+class ImagebackendSettings(ServiceSettings):
+    port: int = Field(8080, ge=1, le=65535, description="TCP port (dnmonster's is 8080)")
+    default_style: Style = Field(DEFAULT_STYLE, description="style when a request names none")
+    inline_render_max_pixels: int = Field(
+        256 * 256,
+        ge=0,
+        le=MAX_SIZE * MAX_SIZE,
+        description="renders up to this many pixels run on the event loop; larger ones in a "
+        "thread, so a 1024 px render never stalls small requests (see benchmarks/README.md)",
+    )
