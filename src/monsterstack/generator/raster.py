@@ -11,7 +11,7 @@ from __future__ import annotations
 import aggdraw
 from PIL import Image
 
-from .scene import VIEW, Ellipse, Shape
+from .scene import VIEW, Ellipse, Path, Shape
 
 
 def _tools(shape: Shape, scale: float) -> tuple[object, ...]:
@@ -25,20 +25,40 @@ def _tools(shape: Shape, scale: float) -> tuple[object, ...]:
     return tuple(tools)
 
 
+def _path(shape: Path, scale: float, ox: float, oy: float) -> aggdraw.Path:
+    """The outline in pixel coordinates. Scaling here rather than with a draw transform lets
+    AGG flatten curves for the final size, so a 1024 px monster has round curves."""
+    path = aggdraw.Path()
+    for op, xy in shape.segments:
+        pts = [v * scale + (ox if i % 2 == 0 else oy) for i, v in enumerate(xy)]
+        if op == "M":
+            path.moveto(*pts)
+        elif op == "L":
+            path.lineto(*pts)
+        elif op == "C":
+            path.curveto(*pts)
+        else:
+            path.close()
+    return path
+
+
 def rasterise(shapes: list[Shape], width: int, height: int) -> Image.Image:
     """Straight-alpha RGBA image of the scene centred in a width x height canvas."""
     side = min(width, height)
     scale = side / VIEW
+    ox, oy = (width - side) / 2, (height - side) / 2
     canvas = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = aggdraw.Draw(canvas)
-    draw.settransform((scale, 0, (width - side) / 2, 0, scale, (height - side) / 2))
     for s in shapes:
         tools = _tools(s, scale)
         if isinstance(s, Ellipse):
-            draw.ellipse((s.cx - s.rx, s.cy - s.ry, s.cx + s.rx, s.cy + s.ry), *tools)
+            x, y = s.cx * scale + ox, s.cy * scale + oy
+            rx, ry = s.rx * scale, s.ry * scale
+            draw.ellipse((x - rx, y - ry, x + rx, y + ry), *tools)
         else:
-            draw.symbol((0, 0), aggdraw.Symbol(s.d), *tools)
+            draw.path(_path(s, scale, ox, oy), *tools)
     draw.flush()
-    return Image.frombuffer("RGBa", (width, height), canvas.tobytes(), "raw", "RGBa", 0, 1).convert(
+    premultiplied = canvas.tobytes()
+    return Image.frombuffer("RGBa", (width, height), premultiplied, "raw", "RGBa", 0, 1).convert(
         "RGBA"
     )

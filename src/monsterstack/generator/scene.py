@@ -36,9 +36,14 @@ class Ellipse:
     paint: Paint
 
 
+# A path segment: ("M", (x, y)), ("L", (x, y)), ("C", (x1, y1, x2, y2, x, y)) or ("Z", ()).
+Segment = tuple[str, tuple[float, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class Path:
-    d: str  # SVG path data using only M, L, C, Q and Z (what both back ends understand)
+    d: str  # SVG path data (M, L, C, Q, Z)
+    segments: tuple[Segment, ...]  # the same outline for the rasteriser, quadratics as cubics
     paint: Paint
 
 
@@ -46,35 +51,60 @@ Shape = Ellipse | Path
 
 
 class PathBuilder:
-    """Builds SVG path data with coordinates already rounded, so both back ends agree."""
+    """Builds a path twice at once, from the same rounded numbers: SVG text and segments."""
 
-    __slots__ = ("_parts",)
+    __slots__ = ("_at", "_parts", "_segments")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
+        self._segments: list[Segment] = []
+        self._at = (0.0, 0.0)
 
-    def _cmd(self, letter: str, *xy: float) -> PathBuilder:
+    def _add(self, letter: str, xy: tuple[float, ...]) -> PathBuilder:
         self._parts.append(letter + " ".join(num(v) for v in xy))
         return self
 
     def move(self, x: float, y: float) -> PathBuilder:
-        return self._cmd("M", x, y)
+        x, y = round(x, 2), round(y, 2)
+        self._segments.append(("M", (x, y)))
+        self._at = (x, y)
+        return self._add("M", (x, y))
 
     def line(self, x: float, y: float) -> PathBuilder:
-        return self._cmd("L", x, y)
+        x, y = round(x, 2), round(y, 2)
+        self._segments.append(("L", (x, y)))
+        self._at = (x, y)
+        return self._add("L", (x, y))
 
     def quad(self, x1: float, y1: float, x: float, y: float) -> PathBuilder:
-        return self._cmd("Q", x1, y1, x, y)
+        x1, y1, x, y = (round(v, 2) for v in (x1, y1, x, y))
+        # The same curve as a cubic: control points 2/3 of the way to the quadratic's.
+        x0, y0 = self._at
+        cubic = (
+            x0 + (x1 - x0) * 2 / 3,
+            y0 + (y1 - y0) * 2 / 3,
+            x + (x1 - x) * 2 / 3,
+            y + (y1 - y) * 2 / 3,
+            x,
+            y,
+        )
+        self._segments.append(("C", cubic))
+        self._at = (x, y)
+        return self._add("Q", (x1, y1, x, y))
 
     def cubic(self, x1: float, y1: float, x2: float, y2: float, x: float, y: float) -> PathBuilder:
-        return self._cmd("C", x1, y1, x2, y2, x, y)
+        xy = tuple(round(v, 2) for v in (x1, y1, x2, y2, x, y))
+        self._segments.append(("C", xy))
+        self._at = (xy[4], xy[5])
+        return self._add("C", xy)
 
     def close(self) -> PathBuilder:
         self._parts.append("Z")
+        self._segments.append(("Z", ()))
         return self
 
     def build(self, paint: Paint) -> Path:
-        return Path(" ".join(self._parts), paint)
+        return Path(" ".join(self._parts), tuple(self._segments), paint)
 
 
 def polygon(points: list[tuple[float, float]], paint: Paint) -> Path:

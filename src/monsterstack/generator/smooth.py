@@ -382,9 +382,8 @@ def _arms(seed: Seed, face: Face, body: Body, pal: Palette) -> list[Shape]:
             if pose == "claws":
                 for k in (-1, 0, 1):
                     cx, cy = end[0] + side * 2 + k * 2.5, end[1] + 3
-                    out.append(
-                        polygon([(cx - 1.2, cy), (cx + 1.2, cy), (cx, cy + 4.5)], Paint(pal.tooth))
-                    )
+                    claw = [(cx - 1.2, cy), (cx + 1.2, cy), (cx, cy + 4.5)]
+                    out.append(polygon(claw, Paint(pal.tooth, pal.shade, 0.5)))
         elif pose == "tentacles":
             out += _limb(
                 [(x, y), (x + side * 10, y + 2), (x + side * 12, y + 12), (x + side * 18, y + 14)],

@@ -1,0 +1,83 @@
+"""Real servers for tests: each service as its own process on an ephemeral 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then wait: the exit code (the test decides what it should be)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before becoming ready")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+@contextmanager
+def serve(
+    service: str, tmp_path: Path, env: dict[str, str] | None = None, *args: str
+) -> Iterator[ServiceProcess]:
+    """`monsterstack serve SERVICE` on a free port; stopped (and reaped) on exit."""
+    port = free_port()
+    log = tmp_path / f"{service}-{port}.log"
+    full_env = {**os.environ, "CONTEXT": "DEV", "PYTHONUNBUFFERED": "1", **(env or {})}
+    argv = [sys.executable, "-m", "monsterstack.cli", "serve", service]
+    argv += ["--host", "127.0.0.1", "--port", str(port), *args]
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT)
+    proc = ServiceProcess(service, port, process, log)
+    try:
+        wait_ready(proc.url, process)
+        yield proc
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
