@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -66,3 +67,58 @@ def template(scope: Scope) -> str:
 def error_body(error: str, message: str, **fields: Any) -> bytes:
     """The JSON body of every 4xx/5xx: a machine-readable code and a message saying the fix."""
     return json.dumps({"error": error, "message": message, **fields}, ensure_ascii=False).encode()
+
+
+async def send_response(
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes = b"",
+    *,
+    head: bool = False,
+    content_type: bytes | None = None,
+) -> None:
+    """One complete response. For HEAD, the headers of the full response and no body."""
+    out = list(headers)
+    if content_type:
+        out.append((b"content-type", content_type))
+    if status != 304:
+        out.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": b"" if head or status == 304 else body})
+
+
+async def send_json(send: Send, status: int, payload: dict[str, Any], head: bool = False) -> None:
+    body = json.dumps(payload, ensure_ascii=False).encode()
+    await send_response(send, status, [], body, head=head, content_type=b"application/json")
+
+
+@dataclass(frozen=True)
+class RouteMarker:
+    """Stands in scope["route"] for requests served outside the framework's router."""
+
+    path: str
+
+
+class FastPath:
+    """Serves GET/HEAD under one path prefix with a plain ASGI endpoint, the rest with `app`.
+
+    The hot route then skips the framework's routing, dependency injection and validation
+    layers (measured in benchmarks/README.md); everything else keeps them.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: bytes, route: str, endpoint: ASGIApp) -> None:
+        self.app, self.prefix, self.endpoint = app, prefix, endpoint
+        self.marker = RouteMarker(route)
+        self.text_prefix = prefix.decode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and scope["path"].startswith(self.text_prefix)
+        ):
+            scope["route"] = self.marker
+            await self.endpoint(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)

@@ -9,98 +9,91 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import unquote_to_bytes
 
 import anyio.to_thread
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import ObservabilityMiddleware, error_body
+from ..core.asgi import (
+    FastPath,
+    ObservabilityMiddleware,
+    error_body,
+    send_json,
+    send_response,
+)
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
-from ..generator import (
-    ALGORITHM_VERSION,
-    DEFAULT_SIZE,
-    MAX_NAME_BYTES,
-    MAX_SIZE,
-    MIN_SIZE,
-    Format,
-    Style,
-    etag,
-    normalise_name,
-    render,
-)
+from ..core.monster_request import FIX, PREFIX, ROUTE, BadParameter, if_none_match, parse
+from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Format, Style, render
 from .settings import ImagebackendSettings
 
-CACHE_CONTROL = "public, max-age=31536000, immutable"
-
-# What each parameter accepts, said the way a user can act on it.
-FIX = {
-    "size": f"size must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels), e.g. size=80",
-    "width": f"width must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels)",
-    "height": f"height must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels)",
-    "format": "format must be one of: " + ", ".join(f.value for f in Format),
-    "style": "style must be one of: " + ", ".join(s.value for s in Style),
-    "name": f"name must be valid UTF-8 and at most {MAX_NAME_BYTES} bytes once encoded",
-}
-
 SizeParam = Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)]
-
-
-class BadParameter(Exception):
-    def __init__(self, field: str, got: object, status: int = 422) -> None:
-        self.field, self.got, self.status = field, got, status
 
 
 def _json_error(status: int, error: str, message: str, **fields: Any) -> Response:
     return Response(error_body(error, message, **fields), status, media_type="application/json")
 
 
-def _bad_parameter(field: str, got: object, status: int = 422) -> Response:
-    shown = got if isinstance(got, str | int | None) else repr(got)
-    if isinstance(shown, str) and len(shown) > 64:
-        shown = shown[:64] + "…"
-    return _json_error(status, "invalid_parameter", FIX[field], field=field, got=shown)
+class MonsterEndpoint:
+    """GET/HEAD /monster/{name}: parse, answer 304 when the client's copy is current, render."""
+
+    def __init__(self, settings: ImagebackendSettings, render_seconds: Histogram) -> None:
+        self.default_style = settings.default_style
+        self.inline_max = settings.inline_render_max_pixels
+        self.render_seconds = render_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        head = scope["method"] == "HEAD"
+        try:
+            req = parse(
+                scope.get("raw_path") or scope["path"].encode(),
+                scope["query_string"],
+                self.default_style,
+            )
+        except BadParameter as bad:
+            await send_json(send, bad.status, bad.body(), head)
+            return
+        headers = req.headers()
+        client_tag = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+        if if_none_match(client_tag, req.etag):
+            await send_response(send, 304, headers)
+            return
+
+        def draw() -> bytes:
+            return render(
+                req.name, fmt=req.fmt, style=req.style, width=req.width, height=req.height
+            )
+
+        with self.render_seconds.labels(req.fmt.value, req.style.value).time():
+            if req.width * req.height <= self.inline_max:
+                body = draw()
+            else:  # a big render in a thread, so small requests keep flowing meanwhile
+                body = await anyio.to_thread.run_sync(draw)
+        await send_response(
+            send, 200, headers, body, head=head, content_type=req.fmt.media_type.encode()
+        )
 
 
-def split_format(raw_name: str, fmt: Format | None) -> tuple[str, Format | None]:
-    """`name.svg` -> ("name", svg). A suffix and a different `format=` disagree: refused."""
-    stem, dot, suffix = raw_name.rpartition(".")
-    if dot and suffix.lower() in Format.__members__.values():
-        by_suffix = Format(suffix.lower())
-        if fmt is not None and fmt is not by_suffix:
-            raise BadParameter("format", f"{fmt.value} (suffix says {by_suffix.value})")
-        return stem, by_suffix
-    return raw_name, fmt
+class _Delegate(Response):
+    """A framework response that lets an ASGI endpoint answer (the documented route)."""
+
+    def __init__(self, endpoint: MonsterEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.endpoint(scope, receive, send)
 
 
-def decode_path_name(raw_path: bytes, prefix: bytes = b"/monster/") -> str:
-    """The name as the client sent it, refusing bytes that are not UTF-8 (never guessing)."""
-    raw = unquote_to_bytes(raw_path.split(b"?", 1)[0][len(prefix) :])
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadParameter("name", raw[:64].decode("utf-8", "backslashreplace"), 400) from None
-
-
-def if_none_match(header: str | None, tag: str) -> bool:
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    return any(t.strip().removeprefix("W/") == tag for t in header.split(","))
-
-
-def create_app(settings: ImagebackendSettings | None = None) -> FastAPI:
+def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
     settings = settings or ImagebackendSettings()
     version = settings.version_label or __version__
     health = Health()
     metrics = HttpMetrics("imagebackend", version, ALGORITHM_VERSION)
-    from prometheus_client import Histogram
-
     render_seconds = Histogram(
         "monsterstack_render_duration_seconds",
         "Time to draw and encode one avatar",
@@ -132,11 +125,7 @@ def create_app(settings: ImagebackendSettings | None = None) -> FastAPI:
         field = str(err["loc"][-1])
         if field not in FIX:
             return _json_error(422, "invalid_request", str(err.get("msg")), field=field)
-        return _bad_parameter(field, err.get("input"))
-
-    @app.exception_handler(BadParameter)
-    async def on_bad_parameter(_: Request, exc: BadParameter) -> Response:
-        return _bad_parameter(exc.field, exc.got, exc.status)
+        return JSONResponse(BadParameter(field, err.get("input")).body(), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -148,6 +137,8 @@ def create_app(settings: ImagebackendSettings | None = None) -> FastAPI:
             return _json_error(405, "method_not_allowed", msg)
         return _json_error(exc.status_code, "http_error", str(exc.detail))
 
+    endpoint = MonsterEndpoint(settings, render_seconds)
+
     @app.api_route(
         "/monster/{name:path}",
         methods=["GET", "HEAD"],
@@ -158,7 +149,7 @@ def create_app(settings: ImagebackendSettings | None = None) -> FastAPI:
                 "description": "The avatar. ETag + one-year immutable Cache-Control.",
             },
             304: {"description": "The client's copy (If-None-Match) is current"},
-            400: {"description": "The name in the path is not valid UTF-8"},
+            400: {"description": "The name or query is not valid UTF-8"},
             422: {"description": "A parameter is out of range; the body names it and the fix"},
         },
         summary="The monster for a name",
@@ -175,37 +166,10 @@ def create_app(settings: ImagebackendSettings | None = None) -> FastAPI:
         """Any string is a name. `.png`, `.svg` or `.webp` at its end picks the format.
 
         `size` makes a square; dnmonster's `width` and `height` override a side, and the
-        monster is centred on a transparent background.
+        monster is centred on a transparent background. (Served by MonsterEndpoint, which
+        applies exactly these rules to the raw request.)
         """
-        name = decode_path_name(request.scope.get("raw_path") or name.encode())
-        name, fmt = split_format(name, format)
-        fmt = fmt or Format.PNG
-        if len(normalise_name(name).encode("utf-8")) > MAX_NAME_BYTES:
-            raise BadParameter("name", f"{len(name.encode())} bytes")
-        w, h = width or size, height or size
-        chosen = style or settings.default_style
-        tag = etag(name, w, h, fmt, chosen)
-        headers = {
-            "ETag": tag,
-            "Cache-Control": CACHE_CONTROL,
-            "Access-Control-Allow-Origin": "*",
-            "X-Content-Type-Options": "nosniff",
-        }
-        if fmt is Format.SVG:  # an SVG opened on its own must not be able to run anything
-            headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-        if if_none_match(request.headers.get("if-none-match"), tag):
-            return Response(status_code=304, headers=headers)
-        with render_seconds.labels(fmt.value, chosen.value).time():
-            if w * h <= settings.inline_render_max_pixels:
-                body = render(name, fmt=fmt, style=chosen, width=w, height=h)
-            else:
-                body = await anyio.to_thread.run_sync(
-                    lambda: render(name, fmt=fmt, style=chosen, width=w, height=h)
-                )
-        if request.method == "HEAD":
-            headers["Content-Length"] = str(len(body))
-            return Response(status_code=200, headers=headers, media_type=fmt.media_type)
-        return Response(body, 200, headers=headers, media_type=fmt.media_type)
+        return _Delegate(endpoint)
 
     @app.get("/livez", summary="Liveness: the process answers")
     async def livez() -> dict[str, str]:
@@ -239,11 +203,11 @@ def create_app(settings: ImagebackendSettings | None = None) -> FastAPI:
 
     app.state.health = health
     app.state.settings = settings
-    app.add_middleware(ObservabilityMiddleware, metrics=metrics, version=version)
-    return app
+    fast = FastPath(app, PREFIX, ROUTE, endpoint)
+    return ObservabilityMiddleware(fast, metrics=metrics, version=version)
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> ASGIApp:
     """The factory the server calls in each worker process."""
     from ..core.settings import load
 

@@ -1,0 +1,170 @@
+"""`/monster/{name}` requests: parsing, validation and the caching headers, for both services.
+
+Both the imagebackend and the frontend answer this route with the same parameters and bounds.
+It is parsed here from the raw ASGI scope (the hot path of both services does not go through
+a web framework's machinery), and the same rules are declared in each service's OpenAPI.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from ..generator import (
+    DEFAULT_SIZE,
+    MAX_NAME_BYTES,
+    MAX_SIZE,
+    MIN_SIZE,
+    Format,
+    Style,
+    etag,
+    name_digest,
+    normalise_name,
+)
+
+PREFIX = b"/monster/"
+ROUTE = "/monster/{name}"
+CACHE_CONTROL = b"public, max-age=31536000, immutable"
+SVG_CSP = b"default-src 'none'; style-src 'unsafe-inline'"
+
+# What each parameter accepts, said the way a user can act on it.
+FIX = {
+    "size": f"size must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels), e.g. size=80",
+    "width": f"width must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels)",
+    "height": f"height must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels)",
+    "format": "format must be one of: " + ", ".join(f.value for f in Format),
+    "style": "style must be one of: " + ", ".join(s.value for s in Style),
+    "name": f"name must be valid UTF-8 and at most {MAX_NAME_BYTES} bytes once encoded",
+    "query": "the query string must be valid UTF-8 (percent-encode other bytes)",
+}
+
+_DIGITS = re.compile(r"[0-9]{1,7}")  # ASCII digits only: no signs, spaces, '_' or '١٢'
+_SUFFIXES = {f".{f.value}": f for f in Format}
+
+
+class BadParameter(Exception):
+    """A parameter the client must fix; `status` is 400 for undecodable bytes, else 422."""
+
+    def __init__(self, field: str, got: object, status: int = 422) -> None:
+        super().__init__(field)
+        self.field, self.got, self.status = field, got, status
+
+    def body(self) -> dict[str, object]:
+        got = self.got if isinstance(self.got, str | int) else repr(self.got)
+        if isinstance(got, str) and len(got) > 64:
+            got = got[:64] + "…"
+        return {
+            "error": "invalid_parameter",
+            "message": FIX[self.field],
+            "field": self.field,
+            "got": got,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MonsterRequest:
+    name: str  # normalised
+    width: int
+    height: int
+    fmt: Format
+    style: Style
+    digest: str = field(init=False)  # hex SHA-256 of the name: what keys and logs use
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "digest", name_digest(self.name))
+
+    @property
+    def etag(self) -> str:
+        return etag(self.name, self.width, self.height, self.fmt, self.style)
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Fully explicit parameters, to ask another service for exactly this picture."""
+        return {
+            "width": str(self.width),
+            "height": str(self.height),
+            "format": self.fmt.value,
+            "style": self.style.value,
+        }
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        out = [
+            (b"etag", self.etag.encode()),
+            (b"cache-control", CACHE_CONTROL),
+            (b"access-control-allow-origin", b"*"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if self.fmt is Format.SVG:  # an SVG opened on its own must not be able to run anything
+            out.append((b"content-security-policy", SVG_CSP))
+        return out
+
+
+def split_format(raw_name: str, fmt: Format | None) -> tuple[str, Format | None]:
+    """`name.svg` -> ("name", svg). A suffix and a different `format=` disagree: refused."""
+    dot = raw_name.rfind(".")
+    by_suffix = _SUFFIXES.get(raw_name[dot:].lower()) if dot >= 0 else None
+    if by_suffix is None:
+        return raw_name, fmt
+    if fmt is not None and fmt is not by_suffix:
+        raise BadParameter("format", f"{fmt.value} (suffix says {by_suffix.value})")
+    return raw_name[:dot], by_suffix
+
+
+def decode_path_name(raw_path: bytes, prefix: bytes = PREFIX) -> str:
+    """The name as the client sent it, refusing bytes that are not UTF-8 (never guessing)."""
+    raw = unquote_to_bytes(raw_path.split(b"?", 1)[0][len(prefix) :])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadParameter("name", raw[:64].decode("utf-8", "backslashreplace"), 400) from None
+
+
+def _size(params: dict[str, str], key: str) -> int | None:
+    raw = params.get(key)
+    if raw is None:
+        return None
+    if not _DIGITS.fullmatch(raw) or not MIN_SIZE <= int(raw) <= MAX_SIZE:
+        raise BadParameter(key, raw)
+    return int(raw)
+
+
+def _enum(params: dict[str, str], key: str, kind: type[Format] | type[Style]) -> object:
+    raw = params.get(key)
+    if raw is None:
+        return None
+    try:
+        return kind(raw.lower())
+    except ValueError:
+        raise BadParameter(key, raw) from None
+
+
+def parse(raw_path: bytes, query_string: bytes, default_style: Style) -> MonsterRequest:
+    """A validated request from the raw path and query string; BadParameter names the fix."""
+    try:
+        pairs = parse_qsl(
+            query_string.decode("utf-8", "strict"), keep_blank_values=True, errors="strict"
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise BadParameter("query", query_string[:64].decode("latin-1"), 400) from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        params.setdefault(key, value)  # the first of repeated parameters wins
+    size = _size(params, "size") or DEFAULT_SIZE
+    width, height = _size(params, "width") or size, _size(params, "height") or size
+    fmt = _enum(params, "format", Format)
+    style = _enum(params, "style", Style)
+    name, fmt = split_format(decode_path_name(raw_path), fmt)  # type: ignore[arg-type]
+    name = normalise_name(name)
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise BadParameter("name", f"{len(name.encode('utf-8'))} bytes")
+    return MonsterRequest(name, width, height, fmt or Format.PNG, style or default_style)  # type: ignore[arg-type]
+
+
+def if_none_match(header: bytes | None, tag: str) -> bool:
+    if not header:
+        return False
+    text = header.decode("latin-1").strip()
+    if text == "*":
+        return True
+    return any(t.strip().removeprefix("W/") == tag for t in text.split(","))
