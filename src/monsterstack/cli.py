@@ -15,6 +15,10 @@ SERVICES = {
         "monsterstack.imagebackend.app:app_from_env",
         "monsterstack.imagebackend.settings:ImagebackendSettings",
     ),
+    "frontend": (
+        "monsterstack.frontend.app:app_from_env",
+        "monsterstack.frontend.settings:FrontendSettings",
+    ),
 }
 
 
@@ -107,7 +111,7 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run one service")
     s.add_argument("service", choices=sorted(SERVICES))
     s.add_argument("--host", help="address to listen on (env HOST, default 0.0.0.0)")
-    s.add_argument("--port", type=int, help="port (env PORT; imagebackend 8080)")
+    s.add_argument("--port", type=int, help="port (env PORT; imagebackend 8080, frontend 5000)")
     s.add_argument("--workers", type=int, help="worker processes (env WORKERS, default 1)")
     s.set_defaults(func=cmd_serve)
 
@@ -132,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--port", type=int, default=5000, help="the page's port")
     u.add_argument("--backend-port", type=int, default=8080)
     u.add_argument("--redis", action="store_true", help="start a local redis-server too")
+    u.add_argument("--redis-port", type=int, default=6379)
     u.set_defaults(func=cmd_up)
     return p
 

@@ -1,16 +1,21 @@
 """`monsterstack up`: every service of the stack on this machine, no Docker needed.
 
 Each service runs as its own `monsterstack serve` process, as it would in its own container;
-their logs are streamed with a prefix, and Ctrl-C (or SIGTERM) stops them all cleanly.
+their logs are streamed with a prefix, and Ctrl-C (or SIGTERM) stops them all cleanly. The
+frontend uses its in-process cache unless REDIS_URL/REDIS_DOMAIN is set, or `--redis` starts
+a local redis-server.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -42,11 +47,11 @@ def start(name: str, argv: list[str], env: dict[str, str]) -> Child:
     return Child(name, process)
 
 
-def wait_http(url: str, timeout: float = 30.0) -> bool:
+def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
     import httpx
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return True
@@ -56,43 +61,88 @@ def wait_http(url: str, timeout: float = 30.0) -> bool:
     return False
 
 
-def stop_all(children: list[Child], grace: float = 15.0) -> None:
+def wait_port(
+    host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 20.0
+) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with socket.socket() as s:
+            if s.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def stop_all(children: list[Child], grace: float = 20.0) -> None:
+    """SIGTERM the services in reverse start order, each given time to drain."""
     for child in reversed(children):
         if child.process.poll() is None:
             child.process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    for child in children:
-        try:
-            child.process.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.process.kill()
+            try:
+                child.process.wait(grace)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+
+def _redis(host: str, port: int, workdir: str) -> list[str]:
+    server = shutil.which("redis-server")
+    if server is None:
+        raise SystemExit(
+            "monsterstack up --redis: redis-server is not installed (apt-get install redis-server)"
+        )
+    # A cache: no persistence, bounded memory, least-recently-used eviction.
+    return [
+        server, "--bind", host, "--port", str(port), "--save", "", "--appendonly", "no",
+        "--maxmemory", "256mb", "--maxmemory-policy", "allkeys-lru", "--dir", workdir,
+    ]  # fmt: skip
 
 
 def up(args: argparse.Namespace) -> int:
     env = {**os.environ, "CONTEXT": os.environ.get("CONTEXT", "DEV"), "PYTHONUNBUFFERED": "1"}
-    me = [sys.executable, "-m", "monsterstack.cli"]
+    for inherited in ("HOST", "PORT"):  # each child gets its own
+        env.pop(inherited, None)
+    me = [sys.executable, "-m", "monsterstack.cli", "serve"]
     children: list[Child] = []
     stopping = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        backend_env = {**env, "HOST": args.host, "PORT": str(args.backend_port)}
-        children.append(start("imagebackend", [*me, "serve", "imagebackend"], backend_env))
-        base = f"http://{args.host}:{args.backend_port}"
-        if not wait_http(f"{base}/readyz"):
-            print("monsterstack up: the imagebackend did not become ready", file=sys.stderr)
-            return 1
-        print(f"\nmonsterstack is up: {base}/monster/your-name  (Ctrl-C stops it)\n", flush=True)
-        while not stopping.is_set():
-            if any(c.process.poll() is not None for c in children):
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    host = args.host
+    with tempfile.TemporaryDirectory(prefix="monsterstack-up-") as workdir:
+        try:
+            if args.redis:
+                redis = start("redis", _redis(host, args.redis_port, workdir), env)
+                children.append(redis)
+                if not wait_port(host, args.redis_port, redis.process):
+                    print("monsterstack up: redis-server did not start", file=sys.stderr)
+                    return 1
+                env["REDIS_URL"] = f"redis://{host}:{args.redis_port}/0"
+            backend_env = {**env, "HOST": host, "PORT": str(args.backend_port)}
+            backend = start("imagebackend", [*me, "imagebackend"], backend_env)
+            children.append(backend)
+            front_env = {
+                **env,
+                "HOST": host,
+                "PORT": str(args.port),
+                "IMAGEBACKEND_DOMAIN": f"{host}:{args.backend_port}",
+            }
+            frontend = start("frontend", [*me, "frontend"], front_env)
+            children.append(frontend)
+            base = f"http://{host}:{args.port}"
+            for child, url in ((backend, f"http://{host}:{args.backend_port}"), (frontend, base)):
+                if not wait_http(f"{url}/readyz", child.process):
+                    print(f"monsterstack up: {child.name} did not become ready", file=sys.stderr)
+                    return 1
+            cache = "redis" if "REDIS_URL" in env or "REDIS_DOMAIN" in env else "in-process"
+            print(
+                f"\n  monsterstack is up: {base}/   (cache: {cache}; Ctrl-C stops it)\n", flush=True
+            )
+            while not stopping.is_set():
                 dead = [c.name for c in children if c.process.poll() is not None]
-                print(f"monsterstack up: {', '.join(dead)} exited; stopping", file=sys.stderr)
-                return 1
-            stopping.wait(0.5)
-        return 0
-    finally:
-        stop_all(children)
+                if dead:
+                    print(f"monsterstack up: {', '.join(dead)} exited; stopping", file=sys.stderr)
+                    return 1
+                stopping.wait(0.5)
+            return 0
+        finally:
+            stop_all(children)

@@ -38,3 +38,6 @@ def configure(context: Context, level: str = "info", service: str = "monsterstac
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request URL at INFO, and our URLs carry names: names stay out of logs.
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -1,0 +1,371 @@
+"""The frontend: the course's page (a form, a name, its monster, the container info), a JSON
+API with OpenAPI docs, and `/monster/{name}` served through the cache.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import socket
+import time
+from collections.abc import AsyncIterator
+from importlib.resources import files
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, quote
+
+import httpx
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import __version__
+from ..core.asgi import FastPath, ObservabilityMiddleware, error_body, send_json, send_response
+from ..core.health import Health
+from ..core.metrics import HttpMetrics
+from ..core.monster_request import (
+    PREFIX,
+    ROUTE,
+    BadParameter,
+    if_none_match,
+    parse,
+)
+from ..generator import (
+    ALGORITHM_VERSION,
+    DEFAULT_STYLE,
+    MAX_NAME_BYTES,
+    MAX_SIZE,
+    MIN_SIZE,
+    Format,
+    normalise_name,
+)
+from .backend import BackendUnavailable, ImageBackend
+from .cache import Cache, CacheError, build_cache
+from .images import CacheMetrics, Images, cache_key
+from .settings import FrontendSettings
+
+DEFAULT_NAME = "John Doe"  # the course's default
+PAGE_SIZES = (80, 128, 256, 512)
+PAGE_SIZE = 256
+MAX_FORM_BYTES = 8192
+VISITS_KEY = "monsterstack:visits"
+
+CSP = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+# The Swagger UI page loads its assets from a CDN (FastAPI's default), so /docs gets its own.
+DOCS_CSP = (
+    "default-src 'none'; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "style-src https://cdn.jsdelivr.net; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]
+
+
+class SecurityHeaders:
+    """Security headers on every response; the strict CSP on all but the docs page."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        csp = DOCS_CSP if scope["path"] == "/docs" else CSP
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {k.lower() for k, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in present]
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", csp.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class CachedMonsterEndpoint:
+    """GET/HEAD /monster/{name}: 304, or the picture through the cache, or a clear 503."""
+
+    def __init__(self, images: Images) -> None:
+        self.images = images
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        head = scope["method"] == "HEAD"
+        try:
+            req = parse(
+                scope.get("raw_path") or scope["path"].encode(),
+                scope["query_string"],
+                DEFAULT_STYLE,
+            )
+        except BadParameter as bad:
+            await send_json(send, bad.status, bad.body(), head)
+            return
+        client_tag = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+        if if_none_match(client_tag, req.etag):
+            await send_response(send, 304, req.headers())
+            return
+        key = cache_key(req)
+        body = self.images.get_local(key)
+        tag = req.etag
+        if body is None:
+            try:
+                body, tag = await self.images.get(req, key)
+            except BackendUnavailable:
+                await send_response(
+                    send,
+                    503,
+                    [(b"retry-after", b"2"), (b"cache-control", b"no-store")],
+                    error_body(
+                        "imagebackend_unavailable",
+                        "the image backend is not answering; the picture will be back shortly",
+                    ),
+                    head=head,
+                    content_type=b"application/json",
+                )
+                return
+        headers = req.headers()
+        if tag != req.etag:  # served from a backend of another version: say so, honestly
+            headers = [(k, tag.encode() if k == b"etag" else v) for k, v in headers]
+        await send_response(
+            send, 200, headers, body, head=head, content_type=req.fmt.media_type.encode()
+        )
+
+
+class _Delegate(Response):
+    """A framework response that lets an ASGI endpoint answer (the documented route)."""
+
+    def __init__(self, endpoint: CachedMonsterEndpoint) -> None:
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.endpoint(scope, receive, send)
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^\w-]+", "-", name).strip("-")[:60] or "monster"
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def create_app(
+    settings: FrontendSettings | None = None,
+    *,
+    cache: Cache | None = None,
+    backend_transport: httpx.AsyncBaseTransport | None = None,
+) -> ASGIApp:
+    """The frontend as an ASGI app. `cache` and `backend_transport` replace the I/O edges."""
+    settings = settings or FrontendSettings()
+    version = settings.version_label or __version__
+    hostname = socket.gethostname()
+    metrics = HttpMetrics("frontend", version, ALGORITHM_VERSION)
+    cache = cache or build_cache(
+        settings.redis_target, settings.cache_max_bytes, settings.redis_timeout
+    )
+    backend = ImageBackend(settings.imagebackend_url, settings.backend_timeout, backend_transport)
+    images = Images(cache, backend, CacheMetrics(metrics))
+    endpoint = CachedMonsterEndpoint(images)
+    templates = Environment(
+        loader=PackageLoader("monsterstack.frontend", "templates"),
+        autoescape=select_autoescape(default=True),
+    )
+    page_template = templates.get_template("index.html")
+
+    backend_state: dict[str, Any] = {"at": 0.0, "result": (False, "not checked yet")}
+
+    async def backend_check() -> tuple[bool, str]:
+        # Probes come every few seconds from every replica: one real check per second is plenty.
+        if time.monotonic() - backend_state["at"] > 1.0:
+            backend_state["result"] = await backend.alive()
+            backend_state["at"] = time.monotonic()
+        result: tuple[bool, str] = backend_state["result"]
+        return result
+
+    health = Health(required={"imagebackend": backend_check}, optional={"cache": cache.ping})
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        health.started = True
+        yield
+        health.start_draining()
+        await backend.close()
+        await cache.close()
+
+    app = FastAPI(
+        title=settings.app_title,
+        version=version,
+        description="The monsterstack frontend: a page, a JSON API, and cached monster pictures.",
+        lifespan=lifespan,
+        debug=settings.context == "DEV",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.mount(
+        "/static",
+        StaticFiles(directory=str(files("monsterstack.frontend") / "static")),
+        name="static",
+    )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        messages = {
+            404: ("not_found", "no such page: try / or /docs"),
+            405: ("method_not_allowed", "method not allowed here"),
+            413: ("too_large", f"the form is limited to {MAX_FORM_BYTES} bytes"),
+        }
+        error, message = messages.get(exc.status_code, ("http_error", str(exc.detail)))
+        return JSONResponse({"error": error, "message": message}, status_code=exc.status_code)
+
+    async def visits() -> str:
+        try:
+            count = await cache.incr(VISITS_KEY)
+        except CacheError:
+            return "not counted: Redis is unavailable"
+        return "not counted: no Redis configured" if count is None else str(count)
+
+    async def page(request: Request, name: str, size: int, status: int = 200) -> HTMLResponse:
+        name = normalise_name(name) or DEFAULT_NAME
+        error = None
+        if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+            name, error, status = DEFAULT_NAME, f"names are limited to {MAX_NAME_BYTES} bytes", 422
+        size = size if size in PAGE_SIZES else PAGE_SIZE
+        path = "/monster/" + quote(name, safe="")
+        html = page_template.render(
+            title=settings.app_title,
+            version=version,
+            algorithm=ALGORITHM_VERSION,
+            name=name,
+            size=size,
+            sizes=PAGE_SIZES,
+            image_url=f"{path}?size={size}",
+            svg_url=f"{path}.svg?size={size}",
+            filename=_slug(name),
+            hostname=hostname,
+            visits=await visits(),
+            cache=cache.kind,
+            error=error,
+        )
+        return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+
+    @app.get("/", response_class=HTMLResponse, summary="The page (a plain form GET works too)")
+    async def index(
+        request: Request,
+        name: Annotated[str, Query(max_length=2048)] = DEFAULT_NAME,
+        size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)] = PAGE_SIZE,
+    ) -> HTMLResponse:
+        return await page(request, name, size)
+
+    @app.post("/", response_class=HTMLResponse, summary="The course's form post (field `name`)")
+    async def index_post(request: Request) -> HTMLResponse:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                raise StarletteHTTPException(413)
+        try:
+            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
+        except (UnicodeDecodeError, ValueError):
+            raise BadParameter("name", "undecodable form", 400) from None
+        size = form.get("size", "")
+        return await page(
+            request, form.get("name", DEFAULT_NAME), int(size) if size.isdigit() else PAGE_SIZE
+        )
+
+    @app.exception_handler(BadParameter)
+    async def on_bad_parameter(_: Request, exc: BadParameter) -> Response:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.api_route(
+        "/monster/{name:path}",
+        methods=["GET", "HEAD"],
+        response_class=Response,
+        responses={
+            200: {"content": {f.media_type: {} for f in Format}, "description": "The avatar"},
+            304: {"description": "The client's copy (If-None-Match) is current"},
+            400: {"description": "The name or query is not valid UTF-8"},
+            422: {"description": "A parameter is out of range; the body names it and the fix"},
+            503: {"description": "The imagebackend is not answering (Retry-After)"},
+        },
+        summary="The monster for a name, through the cache",
+    )
+    async def monster(
+        name: str,
+        size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)] = 80,
+        width: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
+        height: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
+        format: Format | None = None,
+        style: str | None = None,
+    ) -> Response:
+        """Same parameters and bounds as the imagebackend's `/monster/{name}`."""
+        return _Delegate(endpoint)
+
+    @app.get("/api/monsters/{name:path}", summary="Where a name's monster lives, in every format")
+    async def api_monster(name: str) -> dict[str, Any]:
+        req = parse(b"/monster/" + quote(name, safe="").encode(), b"", DEFAULT_STYLE)
+        path = "/monster/" + quote(req.name, safe="")
+        return {
+            "name": req.name,
+            "algorithm": ALGORITHM_VERSION,
+            "default_size": 80,
+            "sizes": {"min": MIN_SIZE, "max": MAX_SIZE},
+            "images": {f.value: f"{path}.{f.value}" for f in Format},
+            "etag": req.etag,
+        }
+
+    @app.get("/api/info", summary="Which container served this, and the visits counter")
+    async def api_info() -> dict[str, Any]:
+        return {
+            "hostname": hostname,
+            "version": version,
+            "algorithm": ALGORITHM_VERSION,
+            "cache": cache.kind,
+            "visits": await visits(),
+        }
+
+    @app.get("/livez", summary="Liveness: the process answers")
+    async def livez() -> dict[str, str]:
+        return {"status": "alive"}
+
+    @app.get("/readyz", summary="Readiness: the imagebackend answers (Redis may be degraded)")
+    @app.get("/healthz", summary="Readiness, as the course's probe asks it")
+    async def readyz(request: Request) -> Response:
+        ready, details = await health.readiness()
+        code = 200 if ready else 503
+        if _wants_json(request):
+            return JSONResponse(details, status_code=code)
+        return PlainTextResponse(str(details["status"]) + "\n", status_code=code)
+
+    @app.get("/version", summary="Version, drawing algorithm")
+    async def version_info() -> dict[str, object]:
+        return {"service": "frontend", "version": version, "algorithm": ALGORITHM_VERSION}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
+
+    app.state.health = health
+    app.state.images = images
+    fast = FastPath(app, PREFIX, ROUTE, endpoint)
+    return ObservabilityMiddleware(SecurityHeaders(fast), metrics=metrics, version=version)
+
+
+def app_from_env() -> ASGIApp:
+    """The factory the server calls in each worker process."""
+    from ..core.settings import load
+
+    return create_app(load(FrontendSettings))
