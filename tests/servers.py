@@ -81,3 +81,60 @@ def serve(
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@dataclass
+class RedisProcess:
+    port: int
+    process: subprocess.Popen[bytes]
+    argv: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(10)
+
+    def restart(self) -> None:
+        """Start again on the same port (after kill), as a restarted pod would be."""
+        self.process = subprocess.Popen(self.argv, stdout=subprocess.DEVNULL)
+        wait_redis(self.port, self.process)
+
+
+def wait_redis(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server exited with {process.returncode}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        time.sleep(0.05)
+    raise TimeoutError(f"redis-server not answering on {port}")
+
+
+@contextmanager
+def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A real redis-server on an ephemeral port. Missing redis-server is an error, never a skip:
+    scripts/test installs it (apt-get) on a fresh machine."""
+    import shutil
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is not installed: run scripts/test (it installs it)")
+    port = free_port()
+    argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
+    argv += ["--dir", str(tmp_path)]
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    proc = RedisProcess(port, process, argv)
+    try:
+        wait_redis(port, process)
+        yield proc
+    finally:
+        if proc.process.poll() is None:
+            proc.process.terminate()
+            proc.process.wait(10)

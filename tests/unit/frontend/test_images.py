@@ -1,0 +1,74 @@
+"""The cache layer over the backend client, with the backend replaced by an httpx transport
+(a unit test of the layer above the I/O edge; the real backend is in tests/integration)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from monsterstack.core.metrics import HttpMetrics
+from monsterstack.core.monster_request import parse
+from monsterstack.frontend.backend import BackendUnavailable, ImageBackend
+from monsterstack.frontend.cache import MemoryCache
+from monsterstack.frontend.images import CacheMetrics, Images, cache_key
+from monsterstack.generator import ALGORITHM_VERSION, Style
+
+
+def _images(
+    handler: httpx.MockTransport, cache: MemoryCache | None = None
+) -> tuple[Images, MemoryCache]:
+    cache = cache or MemoryCache(1 << 20)
+    backend = ImageBackend("http://backend", 1.0, transport=handler)
+    return Images(cache, backend, CacheMetrics(HttpMetrics("frontend", "t", 1))), cache
+
+
+async def test_a_response_with_the_wrong_etag_is_served_but_never_cached() -> None:
+    req = parse(b"/monster/x", b"", Style.SMOOTH)
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, content=b"other", headers={"etag": '"m9-x"'})
+    )
+    images, cache = _images(transport)
+    body, tag = await images.get(req, cache_key(req))
+    assert (body, tag) == (b"other", '"m9-x"')
+    assert cache.get_local(cache_key(req)) is None
+
+
+async def test_the_right_etag_is_cached() -> None:
+    req = parse(b"/monster/x", b"", Style.SMOOTH)
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, content=b"png", headers={"etag": req.etag})
+    )
+    images, cache = _images(transport)
+    assert await images.get(req, cache_key(req)) == (b"png", req.etag)
+    assert cache.get_local(cache_key(req)) == b"png"
+
+
+@pytest.mark.parametrize("status", [500, 503, 404, 422])
+async def test_backend_errors_are_unavailable_and_not_cached(status: int) -> None:
+    req = parse(b"/monster/x", b"", Style.SMOOTH)
+    images, cache = _images(httpx.MockTransport(lambda r: httpx.Response(status, content=b"err")))
+    with pytest.raises(BackendUnavailable):
+        await images.get(req, cache_key(req))
+    assert len(cache) == 0
+
+
+async def test_the_backend_is_asked_for_exactly_the_requested_picture() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(r: httpx.Request) -> httpx.Response:
+        seen.append(r)
+        return httpx.Response(200, content=b"x")
+
+    req = parse(b"/monster/a%2Fb%20c.svg", b"width=40&height=30&style=pixel", Style.SMOOTH)
+    images, _ = _images(httpx.MockTransport(handler))
+    await images.get(req, cache_key(req))
+    url = seen[0].url
+    assert url.raw_path.startswith(b"/monster/a%2Fb%20c?")
+    assert dict(url.params) == {"width": "40", "height": "30", "format": "svg", "style": "pixel"}
+
+
+def test_cache_keys_hold_the_version_parameters_and_digest_only() -> None:
+    req = parse(b"/monster/Secret%20Name", b"size=64", Style.SMOOTH)
+    key = cache_key(req)
+    assert key.startswith(f"monster:v{ALGORITHM_VERSION}:smooth:png:64x64:") and key.endswith(req.digest)
+    assert "Secret" not in key
