@@ -70,5 +70,7 @@ async def test_the_backend_is_asked_for_exactly_the_requested_picture() -> None:
 def test_cache_keys_hold_the_version_parameters_and_digest_only() -> None:
     req = parse(b"/monster/Secret%20Name", b"size=64", Style.SMOOTH)
     key = cache_key(req)
-    assert key.startswith(f"monster:v{ALGORITHM_VERSION}:smooth:png:64x64:") and key.endswith(req.digest)
+    assert key.startswith(f"monster:v{ALGORITHM_VERSION}:smooth:png:64x64:") and key.endswith(
+        req.digest
+    )
     assert "Secret" not in key
