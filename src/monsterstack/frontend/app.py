@@ -40,6 +40,7 @@ from ..generator import (
     MIN_SIZE,
     Format,
     normalise_name,
+    render,
 )
 from .backend import BackendUnavailable, ImageBackend
 from .cache import Cache, CacheError, build_cache
@@ -348,6 +349,14 @@ def create_app(
         if _wants_json(request):
             return JSONResponse(details, status_code=code)
         return PlainTextResponse(str(details["status"]) + "\n", status_code=code)
+
+    favicon = render("monsterstack", 32, Format.PNG)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon_ico() -> Response:
+        return Response(
+            favicon, media_type="image/png", headers={"cache-control": "public, max-age=86400"}
+        )
 
     @app.get("/version", summary="Version, drawing algorithm")
     async def version_info() -> dict[str, object]:
