@@ -29,16 +29,29 @@ def _path(shape: Path, scale: float, ox: float, oy: float) -> aggdraw.Path:
     """The outline in pixel coordinates. Scaling here rather than with a draw transform lets
     AGG flatten curves for the final size, so a 1024 px monster has round curves."""
     path = aggdraw.Path()
-    for op, xy in shape.segments:
+    x0 = y0 = 0.0  # the current point, in units
+    for op, xy in shape.commands:
+        if op == "Z":
+            path.close()
+            continue
+        if op == "Q":  # the same curve as a cubic: controls 2/3 of the way to the quadratic's
+            qx, qy, x, y = xy
+            xy = (
+                x0 + (qx - x0) * 2 / 3,
+                y0 + (qy - y0) * 2 / 3,
+                x + (qx - x) * 2 / 3,
+                y + (qy - y) * 2 / 3,
+                x,
+                y,
+            )
         pts = [v * scale + (ox if i % 2 == 0 else oy) for i, v in enumerate(xy)]
         if op == "M":
             path.moveto(*pts)
         elif op == "L":
             path.lineto(*pts)
-        elif op == "C":
-            path.curveto(*pts)
         else:
-            path.close()
+            path.curveto(*pts)
+        x0, y0 = xy[-2], xy[-1]
     return path
 
 

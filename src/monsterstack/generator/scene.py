@@ -15,9 +15,12 @@ RGB = tuple[int, int, int]
 
 
 def num(v: float) -> str:
-    """Shortest fixed-point text for a coordinate: 12.5 -> '12.5', 3.0 -> '3', -0.0 -> '0'."""
-    text = f"{v:.2f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
+    """Shortest text for a coordinate already rounded to 2 decimals: 12.5, 3, 0.25.
+
+    '%g' keeps 6 significant digits, more than any coordinate here needs (all are < 10000).
+    """
+    text = f"{v:g}"
+    return "0" if text == "-0" else text
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,75 +39,65 @@ class Ellipse:
     paint: Paint
 
 
-# A path segment: ("M", (x, y)), ("L", (x, y)), ("C", (x1, y1, x2, y2, x, y)) or ("Z", ()).
-Segment = tuple[str, tuple[float, ...]]
+# A path command: ("M", (x, y)), ("L", (x, y)), ("Q", (x1, y1, x, y)),
+# ("C", (x1, y1, x2, y2, x, y)) or ("Z", ()), coordinates rounded to 2 decimals.
+Command = tuple[str, tuple[float, ...]]
 
 
 @dataclass(frozen=True, slots=True)
 class Path:
-    d: str  # SVG path data (M, L, C, Q, Z)
-    segments: tuple[Segment, ...]  # the same outline for the rasteriser, quadratics as cubics
+    commands: tuple[Command, ...]
     paint: Paint
+
+    @property
+    def d(self) -> str:
+        """SVG path data (coordinates print as num() prints them: never -0, see _add)."""
+        return " ".join(_TEMPLATES[op] % xy for op, xy in self.commands)
 
 
 Shape = Ellipse | Path
 
 
-class PathBuilder:
-    """Builds a path twice at once, from the same rounded numbers: SVG text and segments."""
+_TEMPLATES = {
+    "M": "M%g %g",
+    "L": "L%g %g",
+    "Q": "Q%g %g %g %g",
+    "C": "C%g %g %g %g %g %g",
+    "Z": "Z",
+}
 
-    __slots__ = ("_at", "_parts", "_segments")
+
+class PathBuilder:
+    """Collects path commands with rounded coordinates; both back ends read the same ones."""
+
+    __slots__ = ("_commands",)
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._segments: list[Segment] = []
-        self._at = (0.0, 0.0)
+        self._commands: list[Command] = []
 
-    def _add(self, letter: str, xy: tuple[float, ...]) -> PathBuilder:
-        self._parts.append(letter + " ".join(num(v) for v in xy))
+    def _add(self, op: str, *xy: float) -> PathBuilder:
+        # "+ 0.0" turns -0.0 into 0.0, so "%g" never prints "-0".
+        self._commands.append((op, tuple([round(v, 2) + 0.0 for v in xy])))
         return self
 
     def move(self, x: float, y: float) -> PathBuilder:
-        x, y = round(x, 2), round(y, 2)
-        self._segments.append(("M", (x, y)))
-        self._at = (x, y)
-        return self._add("M", (x, y))
+        return self._add("M", x, y)
 
     def line(self, x: float, y: float) -> PathBuilder:
-        x, y = round(x, 2), round(y, 2)
-        self._segments.append(("L", (x, y)))
-        self._at = (x, y)
-        return self._add("L", (x, y))
+        return self._add("L", x, y)
 
     def quad(self, x1: float, y1: float, x: float, y: float) -> PathBuilder:
-        x1, y1, x, y = (round(v, 2) for v in (x1, y1, x, y))
-        # The same curve as a cubic: control points 2/3 of the way to the quadratic's.
-        x0, y0 = self._at
-        cubic = (
-            x0 + (x1 - x0) * 2 / 3,
-            y0 + (y1 - y0) * 2 / 3,
-            x + (x1 - x) * 2 / 3,
-            y + (y1 - y) * 2 / 3,
-            x,
-            y,
-        )
-        self._segments.append(("C", cubic))
-        self._at = (x, y)
-        return self._add("Q", (x1, y1, x, y))
+        return self._add("Q", x1, y1, x, y)
 
     def cubic(self, x1: float, y1: float, x2: float, y2: float, x: float, y: float) -> PathBuilder:
-        xy = tuple(round(v, 2) for v in (x1, y1, x2, y2, x, y))
-        self._segments.append(("C", xy))
-        self._at = (xy[4], xy[5])
-        return self._add("C", xy)
+        return self._add("C", x1, y1, x2, y2, x, y)
 
     def close(self) -> PathBuilder:
-        self._parts.append("Z")
-        self._segments.append(("Z", ()))
+        self._commands.append(("Z", ()))
         return self
 
     def build(self, paint: Paint) -> Path:
-        return Path(" ".join(self._parts), tuple(self._segments), paint)
+        return Path(tuple(self._commands), paint)
 
 
 def polygon(points: list[tuple[float, float]], paint: Paint) -> Path:
