@@ -15,7 +15,13 @@ from urllib.parse import parse_qsl, quote
 
 import httpx
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -40,7 +46,6 @@ from ..generator import (
     MIN_SIZE,
     Format,
     normalise_name,
-    render,
 )
 from .backend import BackendUnavailable, ImageBackend
 from .cache import Cache, CacheError, build_cache
@@ -175,7 +180,7 @@ def create_app(
     hostname = socket.gethostname()
     metrics = HttpMetrics("frontend", version, ALGORITHM_VERSION)
     cache = cache or build_cache(
-        settings.redis_target, settings.cache_max_bytes, settings.redis_timeout
+        settings.redis_target, settings.memory_cache_bytes, settings.redis_timeout
     )
     backend = ImageBackend(settings.imagebackend_url, settings.backend_timeout, backend_transport)
     images = Images(cache, backend, CacheMetrics(metrics))
@@ -350,13 +355,10 @@ def create_app(
             return JSONResponse(details, status_code=code)
         return PlainTextResponse(str(details["status"]) + "\n", status_code=code)
 
-    favicon = render("monsterstack", 32, Format.PNG)
-
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon_ico() -> Response:
-        return Response(
-            favicon, media_type="image/png", headers={"cache-control": "public, max-age=86400"}
-        )
+        # The stack's own monster, through the cache like any other picture.
+        return RedirectResponse("/monster/monsterstack?size=32", status_code=301)
 
     @app.get("/version", summary="Version, drawing algorithm")
     async def version_info() -> dict[str, object]:

@@ -13,9 +13,6 @@ import time
 from collections import OrderedDict
 from typing import Protocol
 
-import redis.asyncio as aioredis
-from redis.exceptions import RedisError
-
 
 class CacheError(Exception):
     """The cache could not answer; the caller serves without it."""
@@ -100,6 +97,11 @@ class RedisCache:
         retry_after: float = 2.0,
         max_connections: int = 64,
     ) -> None:
+        # Imported here: redis-py costs ~20 MB of RSS, paid only when Redis is configured.
+        import redis.asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        self._errors: tuple[type[Exception], ...] = (RedisError, OSError)
         self.client = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout,
@@ -128,7 +130,7 @@ class RedisCache:
         self._check_circuit()
         try:
             value = await self.client.get(key)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise self._trip(exc) from exc
         if value is None or isinstance(value, bytes):
             return value
@@ -138,20 +140,20 @@ class RedisCache:
         self._check_circuit()
         try:
             await self.client.set(key, value, ex=self.ttl)
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise self._trip(exc) from exc
 
     async def incr(self, key: str) -> int | None:
         self._check_circuit()
         try:
             return int(await self.client.incr(key))
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             raise self._trip(exc) from exc
 
     async def ping(self) -> tuple[bool, str]:
         try:
             await self.client.ping()
-        except (RedisError, OSError) as exc:
+        except self._errors as exc:
             self._trip(exc)
             return False, self.last_error
         self._down_until = 0.0

@@ -40,8 +40,11 @@ class FrontendSettings(ServiceSettings):
         None,
         description="full Redis URL (redis://, rediss://, password, db); wins over REDIS_DOMAIN",
     )
-    cache_max_bytes: int = Field(
-        64 * 1024 * 1024, ge=0, description="in-process cache bound, in bytes (hot tier with Redis)"
+    cache_max_bytes: int | None = Field(
+        None,
+        ge=0,
+        description="in-process cache bound in bytes; default 24 MiB alone, 4 MiB as the hot "
+        "tier in front of Redis (which holds the rest), so RSS stays under 80 MB",
     )
     backend_timeout: float = Field(2.0, gt=0, le=60, description="seconds per imagebackend call")
     redis_timeout: float = Field(0.25, gt=0, le=10, description="seconds per Redis call")
@@ -73,6 +76,12 @@ class FrontendSettings(ServiceSettings):
     def imagebackend_url(self) -> str:
         host, port = split_host_port(self.imagebackend_domain, 8080, "IMAGEBACKEND_DOMAIN")
         return f"http://{host}:{port}"
+
+    @property
+    def memory_cache_bytes(self) -> int:
+        if self.cache_max_bytes is not None:
+            return self.cache_max_bytes
+        return (4 if self.redis_target else 24) * 1024 * 1024
 
     @property
     def redis_target(self) -> str | None:

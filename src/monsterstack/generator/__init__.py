@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import io
 from enum import StrEnum
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from . import pixel, smooth
 from .png import encode_palette, encode_rgba
-from .raster import rasterise
 from .seed import MAX_NAME_BYTES, name_digest, normalise_name
 from .svg import TITLE, hex_colour, open_tag, scene_svg
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+# Pillow and AGG are imported on the first render, not on import: the frontend uses this
+# package's names and rules but never draws, and stays ~4 MB lighter for it.
 
 ALGORITHM_VERSION = 1
 
@@ -95,6 +99,8 @@ def _render_pixel(name: str, width: int, height: int, fmt: Format) -> bytes:
     data = pixel.indices(monster, width, height)
     if fmt is Format.PNG:
         return encode_palette(width, height, data, palette)
+    from PIL import Image
+
     image = Image.frombytes("P", (width, height), data)
     image.putpalette([v for rgba in palette for v in rgba], rawmode="RGBA")
     return _webp(image.convert("RGBA"))
@@ -104,6 +110,8 @@ def _render_smooth(name: str, width: int, height: int, fmt: Format) -> bytes:
     shapes = smooth.build(name, _domain(Style.SMOOTH))
     if fmt is Format.SVG:
         return scene_svg(shapes, width, height)
+    from .raster import rasterise
+
     image = rasterise(shapes, width, height)
     if fmt is Format.PNG:
         return encode_rgba(width, height, image.tobytes())
