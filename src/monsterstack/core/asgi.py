@@ -51,8 +51,10 @@ class ObservabilityMiddleware:
             m.in_flight.labels(m.service).dec()
             route = template(scope)
             method = scope["method"]
-            m.requests.labels(m.service, method, route, str(status)).inc()
-            m.latency.labels(m.service, method, route).observe(time.perf_counter() - start)
+            m.requests.labels(m.service, m.version, method, route, str(status)).inc()
+            m.latency.labels(m.service, m.version, method, route).observe(
+                time.perf_counter() - start
+            )
 
 
 _CONVERTER = re.compile(r":[a-z]+}")

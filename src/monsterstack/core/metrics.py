@@ -33,13 +33,13 @@ class HttpMetrics:
         self.requests = Counter(
             "http_requests",
             "HTTP requests served, by route template (never the raw path) and status code",
-            ["service", "method", "route", "code"],
+            ["service", "version", "method", "route", "code"],
             registry=self.registry,
         )
         self.latency = Histogram(
             "http_request_duration_seconds",
             "Time from request start to the end of the response body",
-            ["service", "method", "route"],
+            ["service", "version", "method", "route"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -59,6 +59,7 @@ class HttpMetrics:
         )
         build.labels(service, version, str(algorithm)).set(1)
         self.service = service
+        self.version = version
 
     def exposition(self) -> tuple[bytes, str]:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

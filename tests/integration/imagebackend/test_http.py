@@ -10,6 +10,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from monsterstack import __version__
 from monsterstack.generator import ALGORITHM_VERSION, render
 
 
@@ -144,6 +145,7 @@ def test_metrics_use_route_templates_and_time_renders_by_format(client: httpx.Cl
     assert re.search(r'monsterstack_render_duration_seconds_count\{format="webp"', text)
     assert re.search(rf'monsterstack_build_info\{{algorithm="{ALGORITHM_VERSION}"', text)
     assert "_created" not in text
+    assert re.search(rf'http_requests_total\{{[^}}]*version="{__version__}"', text)
 
 
 def test_openapi_documents_the_monster_route(client: httpx.Client) -> None:
