@@ -138,6 +138,10 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--redis", action="store_true", help="start a local redis-server too")
     u.add_argument("--redis-port", type=int, default=6379)
     u.set_defaults(func=cmd_up)
+
+    from .kit import add_commands  # `images` and `manifests`: the registry workflow
+
+    add_commands(sub)
     return p
 
 

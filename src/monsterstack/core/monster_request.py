@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote_to_bytes
 
+from starlette.types import Scope, Send
+
 from ..generator import (
     DEFAULT_SIZE,
     MAX_NAME_BYTES,
@@ -22,6 +24,7 @@ from ..generator import (
     name_digest,
     normalise_name,
 )
+from .asgi import send_json, send_response
 
 PREFIX = b"/monster/"
 ROUTE = "/monster/{name}"
@@ -168,3 +171,20 @@ def if_none_match(header: bytes | None, tag: str) -> bool:
     if text == "*":
         return True
     return any(t.strip().removeprefix("W/") == tag for t in text.split(","))
+
+
+async def answer_early(scope: Scope, send: Send, default_style: Style) -> MonsterRequest | None:
+    """The request to serve, or None when it was already answered: a 4xx naming the bad
+    parameter, or a 304 because the client's copy is current."""
+    try:
+        req = parse(
+            scope.get("raw_path") or scope["path"].encode(), scope["query_string"], default_style
+        )
+    except BadParameter as bad:
+        await send_json(send, bad.status, bad.body(), scope["method"] == "HEAD")
+        return None
+    client_tag = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
+    if if_none_match(client_tag, req.etag):
+        await send_response(send, 304, req.headers())
+        return None
+    return req

@@ -15,29 +15,18 @@ from urllib.parse import parse_qsl, quote
 
 import httpx
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import (
-    HTMLResponse,
-    JSONResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import FastPath, ObservabilityMiddleware, error_body, send_json, send_response
+from ..core.asgi import error_body, send_response
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
-from ..core.monster_request import (
-    PREFIX,
-    ROUTE,
-    BadParameter,
-    if_none_match,
-    parse,
-)
+from ..core.monster_request import BadParameter, answer_early, parse
+from ..core.service import add_error_handlers, add_monster_route, add_operational_routes, wrap
 from ..generator import (
     ALGORITHM_VERSION,
     DEFAULT_STYLE,
@@ -109,20 +98,10 @@ class CachedMonsterEndpoint:
         self.images = images
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req = await answer_early(scope, send, DEFAULT_STYLE)
+        if req is None:
+            return
         head = scope["method"] == "HEAD"
-        try:
-            req = parse(
-                scope.get("raw_path") or scope["path"].encode(),
-                scope["query_string"],
-                DEFAULT_STYLE,
-            )
-        except BadParameter as bad:
-            await send_json(send, bad.status, bad.body(), head)
-            return
-        client_tag = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-        if if_none_match(client_tag, req.etag):
-            await send_response(send, 304, req.headers())
-            return
         key = cache_key(req)
         body = self.images.get_local(key)
         tag = req.etag
@@ -150,22 +129,8 @@ class CachedMonsterEndpoint:
         )
 
 
-class _Delegate(Response):
-    """A framework response that lets an ASGI endpoint answer (the documented route)."""
-
-    def __init__(self, endpoint: CachedMonsterEndpoint) -> None:
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.endpoint(scope, receive, send)
-
-
 def _slug(name: str) -> str:
     return re.sub(r"[^\w-]+", "-", name).strip("-")[:60] or "monster"
-
-
-def _wants_json(request: Request) -> bool:
-    return "application/json" in request.headers.get("accept", "")
 
 
 def create_app(
@@ -226,15 +191,7 @@ def create_app(
         name="static",
     )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        messages = {
-            404: ("not_found", "no such page: try / or /docs"),
-            405: ("method_not_allowed", "method not allowed here"),
-            413: ("too_large", f"the form is limited to {MAX_FORM_BYTES} bytes"),
-        }
-        error, message = messages.get(exc.status_code, ("http_error", str(exc.detail)))
-        return JSONResponse({"error": error, "message": message}, status_code=exc.status_code)
+    add_error_handlers(app)
 
     async def visits() -> str:
         try:
@@ -281,7 +238,7 @@ def create_app(
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FORM_BYTES:
-                raise StarletteHTTPException(413)
+                raise StarletteHTTPException(413, f"forms are limited to {MAX_FORM_BYTES} bytes")
         try:
             form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True, errors="strict"))
         except (UnicodeDecodeError, ValueError):
@@ -291,33 +248,12 @@ def create_app(
             request, form.get("name", DEFAULT_NAME), int(size) if size.isdigit() else PAGE_SIZE
         )
 
-    @app.exception_handler(BadParameter)
-    async def on_bad_parameter(_: Request, exc: BadParameter) -> Response:
-        return JSONResponse(exc.body(), status_code=exc.status)
-
-    @app.api_route(
-        "/monster/{name:path}",
-        methods=["GET", "HEAD"],
-        response_class=Response,
-        responses={
-            200: {"content": {f.media_type: {} for f in Format}, "description": "The avatar"},
-            304: {"description": "The client's copy (If-None-Match) is current"},
-            400: {"description": "The name or query is not valid UTF-8"},
-            422: {"description": "A parameter is out of range; the body names it and the fix"},
-            503: {"description": "The imagebackend is not answering (Retry-After)"},
-        },
-        summary="The monster for a name, through the cache",
+    add_monster_route(
+        app,
+        endpoint,
+        "The monster for a name, through the cache",
+        {503: {"description": "The imagebackend is not answering (Retry-After)"}},
     )
-    async def monster(
-        name: str,
-        size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)] = 80,
-        width: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
-        height: Annotated[int | None, Query(ge=MIN_SIZE, le=MAX_SIZE)] = None,
-        format: Format | None = None,
-        style: str | None = None,
-    ) -> Response:
-        """Same parameters and bounds as the imagebackend's `/monster/{name}`."""
-        return _Delegate(endpoint)
 
     @app.get("/api/monsters/{name:path}", summary="Where a name's monster lives, in every format")
     async def api_monster(name: str) -> dict[str, Any]:
@@ -342,37 +278,14 @@ def create_app(
             "visits": await visits(),
         }
 
-    @app.get("/livez", summary="Liveness: the process answers")
-    async def livez() -> dict[str, str]:
-        return {"status": "alive"}
-
-    @app.get("/readyz", summary="Readiness: the imagebackend answers (Redis may be degraded)")
-    @app.get("/healthz", summary="Readiness, as the course's probe asks it")
-    async def readyz(request: Request) -> Response:
-        ready, details = await health.readiness()
-        code = 200 if ready else 503
-        if _wants_json(request):
-            return JSONResponse(details, status_code=code)
-        return PlainTextResponse(str(details["status"]) + "\n", status_code=code)
+    add_operational_routes(app, health, metrics, "frontend", version)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon_ico() -> Response:
         # The stack's own monster, through the cache like any other picture.
         return RedirectResponse("/monster/monsterstack?size=32", status_code=301)
 
-    @app.get("/version", summary="Version, drawing algorithm")
-    async def version_info() -> dict[str, object]:
-        return {"service": "frontend", "version": version, "algorithm": ALGORITHM_VERSION}
-
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        body, content_type = metrics.exposition()
-        return Response(body, media_type=content_type)
-
-    app.state.health = health
-    app.state.images = images
-    fast = FastPath(app, PREFIX, ROUTE, endpoint)
-    return ObservabilityMiddleware(SecurityHeaders(fast), metrics=metrics, version=version)
+    return wrap(app, endpoint, metrics, version, inner=SecurityHeaders)
 
 
 def app_from_env() -> ASGIApp:

@@ -8,35 +8,20 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import FastAPI, Query, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
 from prometheus_client import Histogram
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import (
-    FastPath,
-    ObservabilityMiddleware,
-    error_body,
-    send_json,
-    send_response,
-)
+from ..core.asgi import send_response
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
-from ..core.monster_request import FIX, PREFIX, ROUTE, BadParameter, if_none_match, parse
-from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Format, Style, render
+from ..core.monster_request import FIX, answer_early
+from ..core.service import add_error_handlers, add_monster_route, add_operational_routes, wrap
+from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, render
 from .settings import ImagebackendSettings
-
-SizeParam = Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)]
-
-
-def _json_error(status: int, error: str, message: str, **fields: Any) -> Response:
-    return Response(error_body(error, message, **fields), status, media_type="application/json")
 
 
 class MonsterEndpoint:
@@ -48,20 +33,8 @@ class MonsterEndpoint:
         self.render_seconds = render_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        head = scope["method"] == "HEAD"
-        try:
-            req = parse(
-                scope.get("raw_path") or scope["path"].encode(),
-                scope["query_string"],
-                self.default_style,
-            )
-        except BadParameter as bad:
-            await send_json(send, bad.status, bad.body(), head)
-            return
-        headers = req.headers()
-        client_tag = next((v for k, v in scope["headers"] if k == b"if-none-match"), None)
-        if if_none_match(client_tag, req.etag):
-            await send_response(send, 304, headers)
+        req = await answer_early(scope, send, self.default_style)
+        if req is None:
             return
 
         def draw() -> bytes:
@@ -74,19 +47,9 @@ class MonsterEndpoint:
                 body = draw()
             else:  # a big render in a thread, so small requests keep flowing meanwhile
                 body = await anyio.to_thread.run_sync(draw)
-        await send_response(
-            send, 200, headers, body, head=head, content_type=req.fmt.media_type.encode()
-        )
-
-
-class _Delegate(Response):
-    """A framework response that lets an ASGI endpoint answer (the documented route)."""
-
-    def __init__(self, endpoint: MonsterEndpoint) -> None:
-        self.endpoint = endpoint
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.endpoint(scope, receive, send)
+        head = scope["method"] == "HEAD"
+        media_type = req.fmt.media_type.encode()
+        await send_response(send, 200, req.headers(), body, head=head, content_type=media_type)
 
 
 def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
@@ -109,6 +72,7 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
         yield
         health.start_draining()
 
+    endpoint = MonsterEndpoint(settings, render_seconds)
     app = FastAPI(
         title="monsterstack imagebackend",
         version=version,
@@ -119,76 +83,9 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
         redoc_url=None,
     )
 
-    @app.exception_handler(RequestValidationError)
-    async def on_validation_error(_: Request, exc: RequestValidationError) -> Response:
-        err = exc.errors()[0]
-        field = str(err["loc"][-1])
-        if field not in FIX:
-            return _json_error(422, "invalid_request", str(err.get("msg")), field=field)
-        return JSONResponse(BadParameter(field, err.get("input")).body(), status_code=422)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code == 404:
-            msg = "no such route: see / for the routes this service answers"
-            return _json_error(404, "not_found", msg, path=request.url.path[:200])
-        if exc.status_code == 405:
-            msg = "method not allowed here: use GET (or HEAD)"
-            return _json_error(405, "method_not_allowed", msg)
-        return _json_error(exc.status_code, "http_error", str(exc.detail))
-
-    endpoint = MonsterEndpoint(settings, render_seconds)
-
-    @app.api_route(
-        "/monster/{name:path}",
-        methods=["GET", "HEAD"],
-        response_class=Response,
-        responses={
-            200: {
-                "content": {f.media_type: {} for f in Format},
-                "description": "The avatar. ETag + one-year immutable Cache-Control.",
-            },
-            304: {"description": "The client's copy (If-None-Match) is current"},
-            400: {"description": "The name or query is not valid UTF-8"},
-            422: {"description": "A parameter is out of range; the body names it and the fix"},
-        },
-        summary="The monster for a name",
-    )
-    async def monster(
-        request: Request,
-        name: str,
-        size: SizeParam = DEFAULT_SIZE,
-        width: SizeParam | None = None,
-        height: SizeParam | None = None,
-        format: Format | None = None,
-        style: Style | None = None,
-    ) -> Response:
-        """Any string is a name. `.png`, `.svg` or `.webp` at its end picks the format.
-
-        `size` makes a square; dnmonster's `width` and `height` override a side, and the
-        monster is centred on a transparent background. (Served by MonsterEndpoint, which
-        applies exactly these rules to the raw request.)
-        """
-        return _Delegate(endpoint)
-
-    @app.get("/livez", summary="Liveness: the process answers")
-    async def livez() -> dict[str, str]:
-        return {"status": "alive"}
-
-    @app.get("/readyz", summary="Readiness: started and not draining")
-    @app.get("/healthz", include_in_schema=False)
-    async def readyz() -> Response:
-        ready, details = await health.readiness()
-        return JSONResponse(details, status_code=200 if ready else 503)
-
-    @app.get("/version", summary="Version, drawing algorithm")
-    async def version_info() -> dict[str, object]:
-        return {"service": "imagebackend", "version": version, "algorithm": ALGORITHM_VERSION}
-
-    @app.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        body, content_type = metrics.exposition()
-        return Response(body, media_type=content_type)
+    add_error_handlers(app)
+    add_monster_route(app, endpoint, "The monster for a name")
+    add_operational_routes(app, health, metrics, "imagebackend", version)
 
     @app.get("/", summary="What this service answers")
     async def index() -> dict[str, object]:
@@ -201,10 +98,7 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
             "parameters": FIX,
         }
 
-    app.state.health = health
-    app.state.settings = settings
-    fast = FastPath(app, PREFIX, ROUTE, endpoint)
-    return ObservabilityMiddleware(fast, metrics=metrics, version=version)
+    return wrap(app, endpoint, metrics, version)
 
 
 def app_from_env() -> ASGIApp:

@@ -107,4 +107,4 @@ def test_health(client: httpx.Client) -> None:
     assert body["ready"] is True
     assert body["dependencies"]["imagebackend"]["status"] == "up"
     assert body["dependencies"]["cache"]["status"] == "up"
-    assert client.get("/readyz").text.strip() == "ready"
+    assert client.get("/readyz").json()["status"] == "ready"
