@@ -200,7 +200,7 @@ def create_app(
             return "not counted: Redis is unavailable"
         return "not counted: no Redis configured" if count is None else str(count)
 
-    async def page(request: Request, name: str, size: int, status: int = 200) -> HTMLResponse:
+    async def page(name: str, size: int, status: int = 200) -> HTMLResponse:
         name = normalise_name(name) or DEFAULT_NAME
         error = None
         if len(name.encode("utf-8")) > MAX_NAME_BYTES:
@@ -226,11 +226,10 @@ def create_app(
 
     @app.get("/", response_class=HTMLResponse, summary="The page (a plain form GET works too)")
     async def index(
-        request: Request,
         name: Annotated[str, Query(max_length=2048)] = DEFAULT_NAME,
         size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)] = PAGE_SIZE,
     ) -> HTMLResponse:
-        return await page(request, name, size)
+        return await page(name, size)
 
     @app.post("/", response_class=HTMLResponse, summary="The course's form post (field `name`)")
     async def index_post(request: Request) -> HTMLResponse:
@@ -244,9 +243,9 @@ def create_app(
         except (UnicodeDecodeError, ValueError):
             raise BadParameter("name", "undecodable form", 400) from None
         size = form.get("size", "")
-        return await page(
-            request, form.get("name", DEFAULT_NAME), int(size) if size.isdigit() else PAGE_SIZE
-        )
+        # isdigit() alone admits '²', which int() refuses: ASCII digits only.
+        chosen = int(size) if size.isascii() and size.isdigit() else PAGE_SIZE
+        return await page(form.get("name", DEFAULT_NAME), chosen)
 
     add_monster_route(
         app,

@@ -76,6 +76,16 @@ def test_static_assets_are_served(client: httpx.Client) -> None:
     assert client.get("/static/app.css").status_code == 200
 
 
+def test_odd_form_values_never_fail(client: httpx.Client) -> None:
+    for data in ({"name": "x", "size": "²"}, {"name": "x", "size": "-1"}, {"size": "80"}, {}):
+        r = client.post("/", data=data)
+        assert r.status_code == 200, data
+    r = client.post(
+        "/", content=b"name=%FF", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+    assert r.status_code == 400 and r.json()["field"] == "name"
+
+
 def test_oversized_form_is_refused(client: httpx.Client) -> None:
     r = client.post(
         "/",
