@@ -15,11 +15,13 @@ from starlette.types import Scope, Send
 
 from ..generator import (
     DEFAULT_SIZE,
+    DEFAULT_THEME,
     MAX_NAME_BYTES,
     MAX_SIZE,
     MIN_SIZE,
     Format,
     Style,
+    Theme,
     etag,
     name_digest,
     normalise_name,
@@ -38,6 +40,7 @@ FIX = {
     "height": f"height must be an integer from {MIN_SIZE} to {MAX_SIZE} (pixels)",
     "format": "format must be one of: " + ", ".join(f.value for f in Format),
     "style": "style must be one of: " + ", ".join(s.value for s in Style),
+    "theme": "theme must be one of: " + ", ".join(t.value for t in Theme),
     "name": f"name must be valid UTF-8 and at most {MAX_NAME_BYTES} bytes once encoded",
     "query": "the query string must be valid UTF-8 (percent-encode other bytes)",
 }
@@ -72,6 +75,7 @@ class MonsterRequest:
     height: int
     fmt: Format
     style: Style
+    theme: Theme = DEFAULT_THEME
     digest: str = field(init=False)  # hex SHA-256 of the name: what keys and logs use
 
     def __post_init__(self) -> None:
@@ -79,7 +83,7 @@ class MonsterRequest:
 
     @property
     def etag(self) -> str:
-        return etag(self.name, self.width, self.height, self.fmt, self.style)
+        return etag(self.name, self.width, self.height, self.fmt, self.style, self.theme)
 
     @property
     def query(self) -> dict[str, str]:
@@ -89,6 +93,7 @@ class MonsterRequest:
             "height": str(self.height),
             "format": self.fmt.value,
             "style": self.style.value,
+            "theme": self.theme.value,
         }
 
     def headers(self) -> list[tuple[bytes, bytes]]:
@@ -132,7 +137,9 @@ def _size(params: dict[str, str], key: str) -> int | None:
     return int(raw)
 
 
-def _enum(params: dict[str, str], key: str, kind: type[Format] | type[Style]) -> object:
+def _enum(
+    params: dict[str, str], key: str, kind: type[Format] | type[Style] | type[Theme]
+) -> object:
     raw = params.get(key)
     if raw is None:
         return None
@@ -142,7 +149,12 @@ def _enum(params: dict[str, str], key: str, kind: type[Format] | type[Style]) ->
         raise BadParameter(key, raw) from None
 
 
-def parse(raw_path: bytes, query_string: bytes, default_style: Style) -> MonsterRequest:
+def parse(
+    raw_path: bytes,
+    query_string: bytes,
+    default_style: Style,
+    default_theme: Theme = DEFAULT_THEME,
+) -> MonsterRequest:
     """A validated request from the raw path and query string; BadParameter names the fix."""
     try:
         pairs = parse_qsl(
@@ -157,11 +169,19 @@ def parse(raw_path: bytes, query_string: bytes, default_style: Style) -> Monster
     width, height = _size(params, "width") or size, _size(params, "height") or size
     fmt = _enum(params, "format", Format)
     style = _enum(params, "style", Style)
+    theme = _enum(params, "theme", Theme)
     name, fmt = split_format(decode_path_name(raw_path), fmt)  # type: ignore[arg-type]
     name = normalise_name(name)
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise BadParameter("name", f"{len(name.encode('utf-8'))} bytes")
-    return MonsterRequest(name, width, height, fmt or Format.PNG, style or default_style)  # type: ignore[arg-type]
+    return MonsterRequest(
+        name,
+        width,
+        height,
+        fmt or Format.PNG,
+        style or default_style,  # type: ignore[arg-type]
+        theme or default_theme,  # type: ignore[arg-type]
+    )
 
 
 def if_none_match(header: bytes | None, tag: str) -> bool:
@@ -173,12 +193,17 @@ def if_none_match(header: bytes | None, tag: str) -> bool:
     return any(t.strip().removeprefix("W/") == tag for t in text.split(","))
 
 
-async def answer_early(scope: Scope, send: Send, default_style: Style) -> MonsterRequest | None:
+async def answer_early(
+    scope: Scope, send: Send, default_style: Style, default_theme: Theme = DEFAULT_THEME
+) -> MonsterRequest | None:
     """The request to serve, or None when it was already answered: a 4xx naming the bad
     parameter, or a 304 because the client's copy is current."""
     try:
         req = parse(
-            scope.get("raw_path") or scope["path"].encode(), scope["query_string"], default_style
+            scope.get("raw_path") or scope["path"].encode(),
+            scope["query_string"],
+            default_style,
+            default_theme,
         )
     except BadParameter as bad:
         await send_json(send, bad.status, bad.body(), scope["method"] == "HEAD")

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Format, Style
+from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Format, Style, Theme
 from .asgi import FastPath, ObservabilityMiddleware
 from .health import Health
 from .metrics import HttpMetrics
@@ -61,12 +61,14 @@ def add_monster_route(
         height: SizeParam | None = None,
         format: Format | None = None,
         style: Style | None = None,
+        theme: Theme | None = None,
     ) -> Response:
         """Any string is a name (UTF-8, up to 512 bytes; it may contain `/`).
         `.png`, `.svg` or `.webp` at its end picks the format.
 
         `size` makes a square; dnmonster's `width` and `height` override a side, and the
-        monster is centred on a transparent background.
+        monster is centred on a transparent background. `theme` recolours it (default: the
+        service's THEME, `classic` unless set).
         """
         return Delegate(endpoint)
 
@@ -80,7 +82,14 @@ def add_monster_route(
 
 
 def add_operational_routes(
-    app: FastAPI, health: Health, metrics: HttpMetrics, service: str, version: str
+    app: FastAPI,
+    health: Health,
+    metrics: HttpMetrics,
+    service: str,
+    version: str,
+    *,
+    commit: str = "unknown",
+    theme: Theme | None = None,
 ) -> None:
     @app.get("/livez", summary="Liveness: the process answers")
     async def livez() -> dict[str, str]:
@@ -92,9 +101,18 @@ def add_operational_routes(
         ready, details = await health.readiness()
         return JSONResponse(details, status_code=200 if ready else 503)
 
-    @app.get("/version", summary="Version and drawing algorithm")
+    about: dict[str, object] = {
+        "service": service,
+        "version": version,
+        "algorithm": ALGORITHM_VERSION,
+        "commit": commit,
+    }
+    if theme is not None:
+        about["theme"] = theme.value
+
+    @app.get("/version", summary="Version, build commit, drawing algorithm and colour theme")
     async def version_info() -> dict[str, object]:
-        return {"service": service, "version": version, "algorithm": ALGORITHM_VERSION}
+        return about
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

@@ -49,6 +49,13 @@ class ServiceSettings(BaseSettings):
     version_label: str = Field(
         "", max_length=63, description="overrides the version the service reports"
     )
+    git_commit: str = Field(
+        "unknown",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="the commit the image was built from (set at build time), shown by /version",
+    )
 
 
 S = TypeVar("S", bound=BaseSettings)

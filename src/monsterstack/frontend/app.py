@@ -30,10 +30,12 @@ from ..core.service import add_error_handlers, add_monster_route, add_operationa
 from ..generator import (
     ALGORITHM_VERSION,
     DEFAULT_STYLE,
+    DEFAULT_THEME,
     MAX_NAME_BYTES,
     MAX_SIZE,
     MIN_SIZE,
     Format,
+    Theme,
     normalise_name,
 )
 from .backend import BackendUnavailable, ImageBackend
@@ -94,11 +96,12 @@ class SecurityHeaders:
 class CachedMonsterEndpoint:
     """GET/HEAD /monster/{name}: 304, or the picture through the cache, or a clear 503."""
 
-    def __init__(self, images: Images) -> None:
+    def __init__(self, images: Images, theme: Theme = DEFAULT_THEME) -> None:
         self.images = images
+        self.theme = theme
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        req = await answer_early(scope, send, DEFAULT_STYLE)
+        req = await answer_early(scope, send, DEFAULT_STYLE, self.theme)
         if req is None:
             return
         head = scope["method"] == "HEAD"
@@ -149,7 +152,7 @@ def create_app(
     )
     backend = ImageBackend(settings.imagebackend_url, settings.backend_timeout, backend_transport)
     images = Images(cache, backend, CacheMetrics(metrics))
-    endpoint = CachedMonsterEndpoint(images)
+    endpoint = CachedMonsterEndpoint(images, settings.theme)
     templates = Environment(
         loader=PackageLoader("monsterstack.frontend", "templates"),
         autoescape=select_autoescape(default=True),
@@ -256,7 +259,9 @@ def create_app(
 
     @app.get("/api/monsters/{name:path}", summary="Where a name's monster lives, in every format")
     async def api_monster(name: str) -> dict[str, Any]:
-        req = parse(b"/monster/" + quote(name, safe="").encode(), b"", DEFAULT_STYLE)
+        req = parse(
+            b"/monster/" + quote(name, safe="").encode(), b"", DEFAULT_STYLE, settings.theme
+        )
         path = "/monster/" + quote(req.name, safe="")
         return {
             "name": req.name,
@@ -277,7 +282,15 @@ def create_app(
             "visits": await visits(),
         }
 
-    add_operational_routes(app, health, metrics, "frontend", version)
+    add_operational_routes(
+        app,
+        health,
+        metrics,
+        "frontend",
+        version,
+        commit=settings.git_commit,
+        theme=settings.theme,
+    )
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon_ico() -> Response:

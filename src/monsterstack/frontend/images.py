@@ -13,7 +13,7 @@ from prometheus_client import Counter, Histogram
 
 from ..core.metrics import LATENCY_BUCKETS, HttpMetrics
 from ..core.monster_request import MonsterRequest
-from ..generator import ALGORITHM_VERSION
+from ..generator import ALGORITHM_VERSION, DEFAULT_THEME
 from .backend import BackendUnavailable, ImageBackend
 from .cache import Cache, CacheError
 from .coalesce import SingleFlight
@@ -22,10 +22,14 @@ __all__ = ["BackendUnavailable", "Images", "cache_key"]
 
 
 def cache_key(req: MonsterRequest) -> str:
-    """Algorithm version + normalised parameters + SHA-256 of the name: never the name."""
+    """Algorithm version + normalised parameters + SHA-256 of the name: never the name.
+
+    A theme other than the default is a parameter too (the default adds nothing, so a
+    release without themes and one with them share the `classic` pictures in Redis)."""
+    theme = "" if req.theme == DEFAULT_THEME else f"{req.theme.value}:"
     return (
         f"monster:v{ALGORITHM_VERSION}:{req.style.value}:{req.fmt.value}:"
-        f"{req.width}x{req.height}:{req.digest}"
+        f"{req.width}x{req.height}:{theme}{req.digest}"
     )
 
 

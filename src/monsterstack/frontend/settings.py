@@ -12,6 +12,7 @@ import re
 from pydantic import Field, field_validator
 
 from ..core.settings import ServiceSettings
+from ..generator import DEFAULT_THEME, Theme
 
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]"
 _HOST_PORT = re.compile(rf"^(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?$")
@@ -45,6 +46,11 @@ class FrontendSettings(ServiceSettings):
         ge=0,
         description="in-process cache bound in bytes; default 24 MiB alone, 4 MiB as the hot "
         "tier in front of Redis (which holds the rest), so RSS stays under 80 MB",
+    )
+    theme: Theme = Field(
+        DEFAULT_THEME,
+        description="colour theme of the pictures when a request names none (classic, cool, "
+        "warm), asked of the imagebackend explicitly: a second release looks different",
     )
     backend_timeout: float = Field(2.0, gt=0, le=60, description="seconds per imagebackend call")
     redis_timeout: float = Field(0.25, gt=0, le=10, description="seconds per Redis call")

@@ -1,4 +1,5 @@
-"""The monster generator: (name, size, format, style) -> image bytes. Pure: no I/O, no state.
+"""The monster generator: (name, size, format, style, theme) -> image bytes. Pure: no I/O,
+no state.
 
 ALGORITHM_VERSION names the drawing. Any change that alters a single output byte bumps it;
 the golden tests in tests/unit/generator fail until it is bumped and the goldens re-recorded.
@@ -11,6 +12,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from . import pixel, smooth
+from .palette import DEFAULT_THEME, Theme, themed_rgb
 from .png import encode_palette, encode_rgba
 from .seed import MAX_NAME_BYTES, name_digest, normalise_name
 from .svg import TITLE, hex_colour, open_tag, scene_svg
@@ -51,11 +53,13 @@ __all__ = [
     "DEFAULT_FORMAT",
     "DEFAULT_SIZE",
     "DEFAULT_STYLE",
+    "DEFAULT_THEME",
     "MAX_NAME_BYTES",
     "MAX_SIZE",
     "MIN_SIZE",
     "Format",
     "Style",
+    "Theme",
     "name_digest",
     "normalise_name",
     "render",
@@ -82,8 +86,9 @@ def _webp(image: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-def _render_pixel(name: str, width: int, height: int, fmt: Format) -> bytes:
+def _render_pixel(name: str, width: int, height: int, fmt: Format, theme: Theme) -> bytes:
     monster = pixel.build(name, _domain(Style.PIXEL))
+    monster = pixel.PixelMonster(monster.cells, themed_rgb(monster.colour, theme))
     palette = [(0, 0, 0, 0), (*monster.colour, 255)]
     if fmt is Format.SVG:
         cell, ox, oy = pixel.layout(width, height)
@@ -106,8 +111,8 @@ def _render_pixel(name: str, width: int, height: int, fmt: Format) -> bytes:
     return _webp(image.convert("RGBA"))
 
 
-def _render_smooth(name: str, width: int, height: int, fmt: Format) -> bytes:
-    shapes = smooth.build(name, _domain(Style.SMOOTH))
+def _render_smooth(name: str, width: int, height: int, fmt: Format, theme: Theme) -> bytes:
+    shapes = smooth.build(name, _domain(Style.SMOOTH), theme)
     if fmt is Format.SVG:
         return scene_svg(shapes, width, height)
     from .raster import rasterise
@@ -126,23 +131,37 @@ def render(
     *,
     width: int | None = None,
     height: int | None = None,
+    theme: Theme | str = DEFAULT_THEME,
 ) -> bytes:
     """The monster for `name` as image bytes.
 
     `size` gives a square canvas; `width`/`height` (dnmonster's parameters) override either
     side, and the monster is centred in a non-square canvas on a transparent background.
     The same arguments give byte-identical output on every run, process and machine.
+    `theme` recolours (`classic`, the default, is the drawing the goldens record).
     """
-    fmt, style = Format(fmt), Style(style)
+    fmt, style, theme = Format(fmt), Style(style), Theme(theme)
     w = size if width is None else width
     h = size if height is None else height
     _check(w, h, name)
     if style is Style.PIXEL:
-        return _render_pixel(name, w, h, fmt)
-    return _render_smooth(name, w, h, fmt)
+        return _render_pixel(name, w, h, fmt, theme)
+    return _render_smooth(name, w, h, fmt, theme)
 
 
-def etag(name: str, width: int, height: int, fmt: Format, style: Style) -> str:
-    """A strong ETag: the algorithm version, the normalised parameters and the name's digest."""
+def etag(
+    name: str,
+    width: int,
+    height: int,
+    fmt: Format,
+    style: Style,
+    theme: Theme = DEFAULT_THEME,
+) -> str:
+    """A strong ETag: the algorithm version, the normalised parameters and the name's digest.
+
+    A theme other than the default is one of the parameters; the default adds nothing, so
+    the tags of `classic` pictures are those of releases that had no themes."""
     params = f"{style.value}-{fmt.value}-{width}x{height}"
+    if theme != DEFAULT_THEME:
+        params += f"-{Theme(theme).value}"
     return f'"m{ALGORITHM_VERSION}-{params}-{name_digest(name)[:32]}"'

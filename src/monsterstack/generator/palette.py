@@ -7,9 +7,50 @@ the same inputs give the same RGB on every platform.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .scene import RGB
 from .seed import Seed
+
+
+class Theme(StrEnum):
+    """A colour theme: an explicit input of the drawing, like the style.
+
+    `classic` is the drawing the goldens record, byte for byte. The others move every hue
+    into one band (the shapes and every other choice stay the same), so a second release of
+    the same image can look different at a glance: the rollout demos set THEME=cool on v2.
+    """
+
+    CLASSIC = "classic"  # every hue
+    COOL = "cool"  # blues, teals and violets
+    WARM = "warm"  # reds, oranges and golds
+
+
+DEFAULT_THEME = Theme.CLASSIC
+
+# The hue band of each theme: (start, width) in degrees; integer arithmetic only.
+_BANDS = {Theme.COOL: (170, 100), Theme.WARM: (340, 80)}
+
+
+def themed_hue(hue: int, theme: Theme) -> int:
+    """The body hue under a theme: `classic` keeps it, the others squeeze it into a band."""
+    band = _BANDS.get(theme)
+    if band is None:
+        return hue
+    start, width = band
+    return (start + hue * width // 360) % 360
+
+
+def themed_rgb(colour: tuple[int, int, int], theme: Theme) -> tuple[int, int, int]:
+    """A pixel-style colour under a theme: its channels reordered so blue leads (`cool`) or
+    red leads (`warm`), the weakest one deepened by a quarter. Every channel of a `classic`
+    colour is at least 55, so the deepened one never equals it: every monster changes."""
+    low, mid, high = sorted(colour)
+    if theme is Theme.COOL:
+        return (low * 3 // 4, mid, high)
+    if theme is Theme.WARM:
+        return (high, mid, low * 3 // 4)
+    return colour
 
 
 def hsl(h: int, s: int, lum: int) -> RGB:
@@ -51,8 +92,8 @@ class Palette:
 _ACCENT_OFFSETS = (180, 150, 210, 120, 240, 40, -40)
 
 
-def palette(seed: Seed) -> Palette:
-    hue = seed.below(360)
+def palette(seed: Seed, theme: Theme = DEFAULT_THEME) -> Palette:
+    hue = themed_hue(seed.below(360), theme)
     sat = seed.between(52, 82)
     lum = seed.between(52, 66)
     accent_hue = hue + seed.choice(_ACCENT_OFFSETS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .palette import Palette, palette
+from .palette import DEFAULT_THEME, Palette, Theme, palette
 from .scene import Paint, PathBuilder, Shape, ellipse, mirror_x, polygon
 from .seed import Seed
 
@@ -470,7 +470,7 @@ def _pattern(seed: Seed, face: Face, body: Body, pal: Palette) -> list[Shape]:
 # --- the whole monster --------------------------------------------------------------------------
 
 
-def build(name: str, domain: str) -> list[Shape]:
+def build(name: str, domain: str, theme: Theme = DEFAULT_THEME) -> list[Shape]:
     """The smooth monster for a name, as shapes in draw order.
 
     Each part family draws from its own seed stream, so a part that takes more or fewer
@@ -480,7 +480,7 @@ def build(name: str, domain: str) -> list[Shape]:
     def seed(part: str) -> Seed:
         return Seed(f"{domain}/{part}", name)
 
-    pal = palette(seed("palette"))
+    pal = palette(seed("palette"), theme)
     body = _body(seed("body"))
     face = Face(
         eye_y=body.y(0.33),

@@ -29,17 +29,23 @@ class MonsterEndpoint:
 
     def __init__(self, settings: ImagebackendSettings, render_seconds: Histogram) -> None:
         self.default_style = settings.default_style
+        self.theme = settings.theme
         self.inline_max = settings.inline_render_max_pixels
         self.render_seconds = render_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        req = await answer_early(scope, send, self.default_style)
+        req = await answer_early(scope, send, self.default_style, self.theme)
         if req is None:
             return
 
         def draw() -> bytes:
             return render(
-                req.name, fmt=req.fmt, style=req.style, width=req.width, height=req.height
+                req.name,
+                fmt=req.fmt,
+                style=req.style,
+                width=req.width,
+                height=req.height,
+                theme=req.theme,
             )
 
         with self.render_seconds.labels(req.fmt.value, req.style.value).time():
@@ -85,7 +91,15 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
 
     add_error_handlers(app)
     add_monster_route(app, endpoint, "The monster for a name")
-    add_operational_routes(app, health, metrics, "imagebackend", version)
+    add_operational_routes(
+        app,
+        health,
+        metrics,
+        "imagebackend",
+        version,
+        commit=settings.git_commit,
+        theme=settings.theme,
+    )
 
     @app.get("/", summary="What this service answers")
     async def index() -> dict[str, object]:

@@ -5,12 +5,17 @@ from __future__ import annotations
 from pydantic import Field
 
 from ..core.settings import ServiceSettings
-from ..generator import DEFAULT_STYLE, MAX_SIZE, Style
+from ..generator import DEFAULT_STYLE, DEFAULT_THEME, MAX_SIZE, Style, Theme
 
 
 class ImagebackendSettings(ServiceSettings):
     port: int = Field(8080, ge=1, le=65535, description="TCP port (dnmonster's is 8080)")
     default_style: Style = Field(DEFAULT_STYLE, description="style when a request names none")
+    theme: Theme = Field(
+        DEFAULT_THEME,
+        description="colour theme when a request names none (classic, cool, warm): a second "
+        "release of the same image can look different",
+    )
     inline_render_max_pixels: int = Field(
         256 * 256,
         ge=0,

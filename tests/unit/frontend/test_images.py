@@ -64,7 +64,13 @@ async def test_the_backend_is_asked_for_exactly_the_requested_picture() -> None:
     await images.get(req, cache_key(req))
     url = seen[0].url
     assert url.raw_path.startswith(b"/monster/a%2Fb%20c?")
-    assert dict(url.params) == {"width": "40", "height": "30", "format": "svg", "style": "pixel"}
+    assert dict(url.params) == {
+        "width": "40",
+        "height": "30",
+        "format": "svg",
+        "style": "pixel",
+        "theme": "classic",
+    }
 
 
 def test_cache_keys_hold_the_version_parameters_and_digest_only() -> None:
