@@ -1,0 +1,455 @@
+"""The images, built, pushed, pulled and run for real, as the course's registry lesson does.
+
+No Docker engine here, and no Docker Hub: buildah and podman (daemonless) build and run the
+images; Debian's `docker-registry` is the course's `registry:2`; the base image is made with
+debootstrap (Debian bookworm + python3, cached in /var/cache/monsterstack between runs) and
+passed as BASE_IMAGE. Then: start the registry, build every service's image with a pinned
+tag (the commands `monsterstack images` prints), push, check /v2/_catalog, remove the local
+copies and pull them back, and run the containers as Kubernetes would: non-root, read-only
+root filesystem with a tmpfs at /tmp, no capabilities; /livez and a monster are fetched from
+inside the containers, and SIGTERM must drain and exit 0.
+
+Slow (a few minutes from nothing, much less with the cache): deselect with `-m "not image"`.
+Needs root (the storage lives in /var/cache/monsterstack), as CI and this machine have.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from monsterstack import kit
+from monsterstack.cli import SERVICES
+from tests.servers import free_port
+
+from . import contract, kube
+
+pytestmark = [pytest.mark.image, pytest.mark.timeout(1500)]
+
+CACHE = Path(os.environ.get("MONSTERSTACK_CACHE", "/var/cache/monsterstack"))
+SUITE = "bookworm"  # its python3 is 3.11, as the project requires
+BASE_PACKAGES = ("python3", "python3-venv", "passwd", "ca-certificates")
+CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+STORAGE_LIMIT = 12 * 2**30  # the layer cache is wiped beyond this
+UID = 10001  # the Dockerfile's USER
+PNG = b"\x89PNG\r\n\x1a\n"
+# podman's default limits are above what this sandbox lets a container have
+ULIMITS = ["--ulimit=nofile=1024:1024", "--ulimit=nproc=1024:1024"]
+# the hardening Kubernetes applies (deploy/base), as podman flags
+HARDENED = [
+    "--read-only",
+    "--tmpfs=/tmp:rw,size=64m,mode=1777",
+    "--cap-drop=ALL",
+    "--security-opt=no-new-privileges",
+    "--network=host",
+    *ULIMITS,
+]
+
+
+def log(message: str) -> None:
+    print(f"[image] {message}", flush=True)
+
+
+def sh(argv: list[str], *, timeout: float = 900, check: bool = True) -> str:
+    started = time.monotonic()
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{kit.shell_line(argv)} -> {done.returncode}\n{done.stdout[-4000:]}\n"
+            f"{done.stderr[-4000:]}"
+        )
+    log(f"{time.monotonic() - started:6.1f}s  {kit.shell_line(argv)[:160]}")
+    return done.stdout
+
+
+@dataclass
+class Containers:
+    """buildah and podman on one private storage (driver, root) in the cache."""
+
+    driver: str
+    root: Path
+    runroot: Path
+
+    @property
+    def storage(self) -> list[str]:
+        return [
+            f"--storage-driver={self.driver}",
+            f"--root={self.root}",
+            f"--runroot={self.runroot}",
+        ]
+
+    def buildah(self, *args: str, timeout: float = 900) -> str:
+        return sh([kube.tool("buildah"), *self.storage, *args], timeout=timeout)
+
+    def podman(self, *args: str, timeout: float = 300, check: bool = True) -> str:
+        podman = [kube.tool("podman"), *self.storage, "--cgroup-manager=cgroupfs"]
+        return sh([*podman, "--events-backend=file", *args], timeout=timeout, check=check)
+
+
+def _storage_driver(cache: Path) -> str:
+    """overlay where the kernel and filesystem allow it (fast), else vfs (works anywhere)."""
+    wanted = os.environ.get("MONSTERSTACK_STORAGE_DRIVER")
+    if wanted:
+        return wanted
+    probe = cache / "overlay-probe"
+    shutil.rmtree(probe, ignore_errors=True)
+    (probe / "lower").mkdir(parents=True)
+    for d in ("upper", "work", "merged"):
+        (probe / d).mkdir()
+    opts = f"lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/work"
+    done = subprocess.run(
+        ["mount", "-t", "overlay", "overlay", "-o", opts, str(probe / "merged")],
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode == 0:
+        subprocess.run(["umount", str(probe / "merged")], check=False)
+    shutil.rmtree(probe, ignore_errors=True)
+    return "overlay" if done.returncode == 0 else "vfs"
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            with suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, f)).st_size
+    return total
+
+
+@pytest.fixture(scope="module")
+def containers() -> Iterator[Containers]:
+    if os.geteuid() != 0:
+        pytest.fail(
+            "the image tests need root (their container storage is in /var/cache/monsterstack); "
+            "deselect them with -m 'not image'",
+            pytrace=False,
+        )
+    for name in ("buildah", "podman", "skopeo", "docker-registry", "debootstrap"):
+        kube.tool(name)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one image test at a time on this machine
+        driver = _storage_driver(CACHE)
+        root = CACHE / f"storage-{driver}"
+        if root.exists() and _du(root) > STORAGE_LIMIT:
+            log(f"layer cache above {STORAGE_LIMIT >> 30} GiB: wiping {root}")
+            shutil.rmtree(root)
+        log(f"storage driver {driver} in {root}")
+        yield Containers(driver, root, Path(f"/run/monsterstack-{driver}"))
+
+
+def apt_mirror(suite: str) -> str:
+    """The Debian mirror apt uses here (debootstrap takes the same), read from apt's sources."""
+    sources = Path("/etc/apt/sources.list.d")
+    for path in sorted(sources.glob("*.sources")):
+        for block in path.read_text().split("\n\n"):
+            fields = dict(
+                (k.strip(), v.strip())
+                for k, _, v in (line.partition(":") for line in block.splitlines())
+                if v and not k.startswith("#")
+            )
+            if suite in fields.get("Suites", "").split() and fields.get("URIs"):
+                return fields["URIs"].split()[0]
+    for path in [Path("/etc/apt/sources.list"), *sorted(sources.glob("*.list"))]:
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                m = re.match(rf"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+{suite}\s", line)
+                if m:
+                    return m[1]
+    pytest.fail(f"no Debian {suite} source in apt's configuration for debootstrap")
+
+
+def base_tarball() -> Path:
+    """Debian bookworm (minbase) + python3, as a root filesystem tarball, built once."""
+    recipe = f"{SUITE} minbase {','.join(BASE_PACKAGES)} v1"
+    digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
+    tarball = CACHE / f"base-{SUITE}-{digest}.tar"
+    if tarball.is_file():
+        log(f"base root filesystem from the cache: {tarball}")
+        return tarball
+    with tempfile.TemporaryDirectory(dir=CACHE, prefix="debootstrap-") as tmp:
+        rootfs = Path(tmp) / "rootfs"
+        sh(
+            [
+                kube.tool("debootstrap"),
+                "--variant=minbase",
+                f"--include={','.join(BASE_PACKAGES)}",
+                SUITE,
+                str(rootfs),
+                apt_mirror(SUITE),
+            ],
+            timeout=1200,
+        )
+        # what a slim image leaves out: caches, docs, manuals, translations
+        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc"):
+            for child in (rootfs / junk).glob("*"):
+                if child.is_file() or child.is_symlink():
+                    child.unlink()
+                else:
+                    shutil.rmtree(child)
+        for junk in ("usr/share/man", "usr/share/locale"):
+            shutil.rmtree(rootfs / junk, ignore_errors=True)
+        partial = tarball.with_suffix(".partial")
+        sh(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."])
+        partial.rename(tarball)
+    return tarball
+
+
+@pytest.fixture(scope="module")
+def base_image(containers: Containers) -> str:
+    tarball = base_tarball()
+    ref = f"localhost/monsterstack-base:{tarball.stem.removeprefix('base-')}"
+    exists = [kube.tool("podman"), *containers.storage, "image", "exists", ref]
+    if subprocess.run(exists, check=False).returncode != 0:
+        containers.podman("import", "--change", 'CMD ["python3"]', str(tarball), ref)
+    return ref
+
+
+@dataclass
+class Registry:
+    address: str
+    process: subprocess.Popen[bytes]
+
+    def get(self, path: str) -> Any:
+        return httpx.get(f"http://{self.address}{path}", timeout=10).json()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    """The course's registry:2 (Debian's docker-registry), on a free loopback port."""
+    tmp = tmp_path_factory.mktemp("registry")
+    port = free_port()
+    config = {
+        "version": 0.1,
+        "log": {"level": "warn"},
+        "storage": {"filesystem": {"rootdirectory": str(tmp / "data")}},
+        "http": {"addr": f"127.0.0.1:{port}"},
+    }
+    (tmp / "config.yml").write_text(json.dumps(config))
+    out = (tmp / "registry.log").open("wb")
+    process = subprocess.Popen(
+        [kube.tool("docker-registry"), "serve", str(tmp / "config.yml")],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    reg = Registry(f"127.0.0.1:{port}", process)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"http://{reg.address}/v2/", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, (tmp / "registry.log").read_text()
+            assert time.monotonic() < deadline, "the registry did not start"
+            time.sleep(0.1)
+        # as the course checks it: an empty registry
+        assert reg.get("/v2/_catalog") == {"repositories": []}
+        yield reg
+    finally:
+        process.terminate()
+        process.wait(10)
+        out.close()
+
+
+@dataclass
+class Built:
+    tag: str
+    refs: dict[str, str]  # service -> registry/monsterstack-<service>:tag
+    revision: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def built(containers: Containers, base_image: str, registry: Registry) -> Built:
+    """Build and push every service's image: the commands `monsterstack images` prints."""
+    tag = kit.default_tag(kube.ROOT)
+    revision = sh(["git", "-C", str(kube.ROOT), "rev-parse", "HEAD"]).strip()
+    build_options = ["--network=host"]
+    if CA_BUNDLE.is_file():  # a TLS-intercepting proxy's CA, for pip and uv in the build
+        build_options.append(f"--secret=id=ca-certificates,src={CA_BUNDLE}")
+    commands = kit.images_commands(
+        registry.address,
+        tag,
+        builder="buildah",
+        base_image=base_image,
+        version="0.0.0-test",
+        revision=revision,
+        build_options=build_options,
+        global_options=containers.storage,
+        context=str(kube.ROOT),
+    )
+    timings: dict[str, float] = {}
+    for argv in commands:
+        started = time.monotonic()
+        sh(argv, timeout=1200)
+        timings[f"{argv[len(containers.storage) + 1]} {argv[-1]}"] = time.monotonic() - started
+    refs = {s: kit.image_ref(registry.address, s, tag) for s in SERVICES}
+    return Built(tag, refs, revision, timings)
+
+
+# ---- the registry workflow ----
+
+
+def test_catalog_lists_the_pushed_images(registry: Registry, built: Built) -> None:
+    catalog = registry.get("/v2/_catalog")["repositories"]
+    for service in SERVICES:
+        assert f"monsterstack-{service}" in catalog
+        tags = registry.get(f"/v2/monsterstack-{service}/tags/list")["tags"]
+        assert tags == [built.tag], "one pinned tag, never latest"
+
+
+def test_pulled_back_images_are_hardened_and_labelled(containers: Containers, built: Built) -> None:
+    for service, ref in built.refs.items():
+        containers.podman("rmi", "--force", ref)
+        containers.podman("pull", "--tls-verify=false", ref)
+        info = json.loads(containers.podman("image", "inspect", ref))[0]
+        config = info["Config"]
+        assert config["User"] == f"{UID}:{UID}"
+        assert config["Entrypoint"] == ["monsterstack"] and config["Cmd"] == ["serve", service]
+        svc = contract.service(service)
+        assert svc
+        assert f"{svc.settings.model_fields['port'].default}/tcp" in config["ExposedPorts"]
+        assert "/readyz" in " ".join(info["Healthcheck"]["Test"])
+        labels = config["Labels"]
+        assert labels["org.opencontainers.image.revision"] == built.revision
+        assert labels["org.opencontainers.image.version"] == "0.0.0-test"
+        assert labels["org.opencontainers.image.title"] == f"monsterstack-{service}"
+        # no build tools in the final image
+        files = containers.podman(
+            "run", "--rm", *HARDENED, "--entrypoint=python3", ref, "-c",
+            "import shutil; print([t for t in ('uv', 'pip', 'gcc', 'cc') if shutil.which(t)])",
+        )  # fmt: skip
+        assert files.strip() == "[]", files
+
+
+# ---- running them as Kubernetes would ----
+
+
+@contextmanager
+def container(containers: Containers, name: str, ref: str, env: dict[str, str]) -> Iterator[str]:
+    containers.podman("rm", "--force", name, check=False)
+    envs = [f"--env={k}={v}" for k, v in env.items()]
+    containers.podman("run", "--detach", f"--name={name}", *HARDENED, *envs, ref)
+    try:
+        yield name
+    finally:
+        print(containers.podman("logs", name, check=False)[-3000:])
+        containers.podman("rm", "--force", "--time=5", name, check=False)
+
+
+def inside(containers: Containers, name: str, code: str) -> Any:
+    """Runs python code inside the container (as its user); returns what it prints, as JSON."""
+    out = containers.podman("exec", name, "python3", "-c", code)
+    return json.loads(out)
+
+
+FETCH = """
+import json, os, urllib.request as u
+def get(path, headers={}):
+    try:
+        r = u.urlopen(u.Request("http://127.0.0.1:%s" % os.environ["PORT"] + path,
+                                headers=headers), timeout=10)
+        return r.status, r.read()
+    except u.HTTPError as e:
+        return e.code, e.read()
+"""
+
+CHECKS = (
+    FETCH
+    + """
+live = get("/livez")
+monster = get("/monster/alice?size=80")
+try:
+    open("/written-by-the-app", "w")
+    writable = True
+except OSError:
+    writable = False
+rss = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        status = open("/proc/%s/status" % pid).read()
+        rss += int(status.split("VmRSS:")[1].split()[0])
+    except (IndexError, OSError):
+        pass
+print(json.dumps({"live": live[0], "monster": [monster[0], monster[1][:8].hex()],
+    "uid": os.getuid(), "root_writable": writable, "tmp_writable": os.access("/tmp", os.W_OK),
+    "rss_kib": rss}))
+"""
+)
+
+
+def wait_live(port: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, f"nothing live on port {port}"
+        time.sleep(0.2)
+
+
+def memory_limit(service: str) -> float:
+    docs = kube.kustomize(kube.DEPLOY / "overlays" / "prod")
+    deploy = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == service)
+    limit = deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"]
+    return contract._quantity(limit)
+
+
+def check_hardened(result: dict[str, Any], service: str) -> None:
+    assert result["live"] == 200
+    assert result["monster"] == [200, PNG.hex()], result["monster"]
+    assert result["uid"] == UID
+    assert result["root_writable"] is False and result["tmp_writable"] is True
+    rss = result["rss_kib"] * 1024
+    log(f"{service}: {rss / 2**20:.0f} MiB resident in the container after a render")
+    assert rss < 0.75 * memory_limit(service), f"{service} uses {rss} of its memory limit"
+
+
+@pytest.fixture(scope="module")
+def backend(containers: Containers, built: Built) -> Iterator[int]:
+    port = free_port()
+    env = {"PORT": str(port), "SHUTDOWN_DELAY": "1"}
+    with container(containers, "kit-imagebackend", built.refs["imagebackend"], env):
+        wait_live(port)
+        yield port
+
+
+def test_imagebackend_runs_hardened(containers: Containers, backend: int) -> None:
+    result = inside(containers, "kit-imagebackend", CHECKS)
+    check_hardened(result, "imagebackend")
+    # the image's HEALTHCHECK (podman runs it on demand here: no systemd timers)
+    containers.podman("healthcheck", "run", "kit-imagebackend")
+
+
+def test_sigterm_drains_and_exits_zero(containers: Containers, built: Built) -> None:
+    port = free_port()
+    env = {"PORT": str(port), "SHUTDOWN_DELAY": "2"}
+    ref = built.refs["imagebackend"]
+    with container(containers, "kit-sigterm", ref, env) as name:
+        wait_live(port)
+        started = time.monotonic()
+        containers.podman("stop", "--time=30", name)
+        took = time.monotonic() - started
+        state = json.loads(containers.podman("inspect", name))[0]["State"]
+        assert state["ExitCode"] == 0, state
+        assert 2 <= took < 30, f"stopped in {took:.1f}s: SHUTDOWN_DELAY is 2s, the grace 30s"

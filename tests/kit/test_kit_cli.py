@@ -1,0 +1,87 @@
+"""`monsterstack images` and `monsterstack manifests`: the course's registry workflow."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from monsterstack import kit
+from monsterstack.cli import SERVICES
+
+from . import contract, kube
+
+
+def test_images_commands_build_then_push_every_service() -> None:
+    commands = kit.images_commands("127.0.0.1:30500", "v0.1")
+    builds = [c for c in commands if c[1] == "build"]
+    pushes = [c for c in commands if c[1] == "push"]
+    assert commands == builds + pushes
+    assert len(builds) == len(pushes) == len(SERVICES)
+    for service, build, push in zip(sorted(SERVICES), builds, pushes, strict=True):
+        ref = f"127.0.0.1:30500/monsterstack-{service}:v0.1"
+        assert build == ["docker", "build", f"--target={service}", f"--tag={ref}", "."]
+        assert push == ["docker", "push", ref]
+
+
+def test_images_commands_for_daemonless_builders() -> None:
+    commands = kit.images_commands(
+        "localhost:5000",
+        "abc1234",
+        builder="buildah",
+        service_names=["imagebackend"],
+        base_image="localhost/base:1",
+        global_options=["--storage-driver=vfs"],
+    )
+    build, push = commands
+    # docker format: OCI images drop HEALTHCHECK
+    assert build[:5] == ["buildah", "--storage-driver=vfs", "build", "--format=docker", "--layers"]
+    assert "--build-arg=BASE_IMAGE=localhost/base:1" in build
+    # a loopback registry is plain HTTP (docker allows 127.0.0.0/8 by itself)
+    assert push[-2:] == ["--tls-verify=false", "localhost:5000/monsterstack-imagebackend:abc1234"]
+    remote = kit.images_commands("registry.example.org/team", "v1", builder="podman", push=True)
+    assert all("--tls-verify=false" not in c for c in remote)
+
+
+@pytest.mark.parametrize("tag", ["latest", "LATEST", "", "-v1", "v1-", "a b", "x" * 64, "v1/2"])
+def test_bad_tags_are_refused(tag: str) -> None:
+    with pytest.raises(kit.KitError):
+        kit.images_commands("localhost:5000", tag)
+
+
+@pytest.mark.parametrize("registry", ["http://localhost:5000", "", "UPPER CASE", "host:port"])
+def test_bad_registries_are_refused(registry: str) -> None:
+    with pytest.raises(kit.KitError):
+        kit.images_commands(registry, "v1")
+
+
+def test_default_tag_is_the_git_commit() -> None:
+    head = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"],
+        cwd=kube.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert kit.default_tag(kube.ROOT) in (head, f"{head}-dirty")
+
+
+@pytest.mark.parametrize("overlay", kube.OVERLAYS)
+def test_render_manifests_pins_every_image(overlay: str) -> None:
+    docs = [d for d in yaml.safe_load_all(kit.render_manifests("127.0.0.1:30500", "v0.2", overlay))]
+    images = {c["image"] for s in contract.pod_specs(docs) for c in s["containers"]}
+    for service in SERVICES:
+        assert f"127.0.0.1:30500/monsterstack-{service}:v0.2" in images
+    assert not [i for i in images if "monsterstack-" in i and not i.endswith(":v0.2")]
+    for _, template in kube.pod_templates(docs):
+        assert template["metadata"]["labels"]["version"] == "v0.2"
+    # still everything the overlay is, and keeping the contract
+    assert not contract.problems(docs, release=overlay)
+
+
+def test_render_manifests_refuses_unknown_overlays_and_latest() -> None:
+    with pytest.raises(kit.KitError, match="unknown overlay"):
+        kit.render_manifests("localhost:5000", "v1", "staging")
+    with pytest.raises(kit.KitError, match="latest"):
+        kit.render_manifests("localhost:5000", "latest", "prod")

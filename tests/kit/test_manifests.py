@@ -1,0 +1,264 @@
+"""deploy/ renders, validates against the Kubernetes schemas, and keeps its contract with the code.
+
+No cluster here: kustomize renders every overlay and every combination of components, each
+object is validated against the OpenAPI schemas of the oldest and newest Kubernetes versions
+that kubernetes-validate ships (strict: unknown fields fail), custom resources against the
+schemas vendored in deploy/schemas/, and tests/kit/contract.py checks the wiring against the
+application's own code (SERVICES, settings, routes).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import kubernetes_validate.utils as kv
+import pytest
+
+from . import contract, kube
+
+# Custom resources: kubernetes-validate has no schema for them, so the kit vendors them.
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): (
+        "servicemonitor-monitoring.coreos.com-v1-prometheus-operator-0.80.1.json"
+    ),
+    ("argoproj.io/v1alpha1", "Application"): "application-argoproj.io-v1alpha1.subset.json",
+}
+# The oldest and the newest Kubernetes versions the installed kubernetes-validate knows.
+VERSIONS = sorted({kv.all_versions()[0], kv.latest_version()})
+
+
+def crd_schema(api_version: str, kind: str) -> dict[str, Any] | None:
+    name = CRD_SCHEMAS.get((api_version, kind))
+    if name is None:
+        return None
+    schema: dict[str, Any] = json.loads((kube.DEPLOY / "schemas" / name).read_text())
+    return schema
+
+
+def schema_errors(doc: kube.Doc) -> list[str]:
+    """Every schema error of one object, for each Kubernetes version; unknown kinds fail."""
+    where = f"{doc['kind']} {doc['metadata']['name']} ({doc['apiVersion']})"
+    custom = crd_schema(doc["apiVersion"], doc["kind"])
+    if custom is not None:
+        validator = jsonschema.Draft202012Validator(custom)
+        return [f"{where}: {e.json_path}: {e.message}" for e in validator.iter_errors(doc)]
+    errors = []
+    for version in VERSIONS:
+        try:
+            kv.validate(doc, version, strict=True)
+        except kv.SchemaNotFoundError:
+            # kubernetes-validate only warns here: a removed apiVersion (extensions/v1beta1
+            # Ingress, the course's) must fail instead
+            errors.append(f"{where}: no schema in Kubernetes {version} (removed or unknown API)")
+        except kv.ValidationError as exc:
+            errors.append(f"{where}: Kubernetes {version}: {exc.message}")
+    return errors
+
+
+def unique(docs: list[kube.Doc]) -> dict[str, kube.Doc]:
+    return {json.dumps(d, sort_keys=True): d for d in docs}
+
+
+# ---- every overlay ----
+
+
+@pytest.mark.parametrize("overlay", kube.OVERLAYS)
+def test_overlay_keeps_the_contract(overlays: dict[str, list[kube.Doc]], overlay: str) -> None:
+    problems = contract.problems(overlays[overlay], release=overlay)
+    assert not problems, f"overlay {overlay}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("overlay", kube.OVERLAYS)
+def test_overlay_validates_against_kubernetes_schemas(
+    overlays: dict[str, list[kube.Doc]], overlay: str
+) -> None:
+    errors = [e for d in unique(overlays[overlay]).values() for e in schema_errors(d)]
+    assert not errors, "\n".join(errors)
+
+
+def test_standalone_registry() -> None:
+    """deploy/registry: the course's registry alone, before the app's images exist."""
+    docs = kube.kustomize(kube.DEPLOY / "registry")
+    assert not contract.problems(docs, app=False)
+    assert not [e for d in unique(docs).values() for e in schema_errors(d)]
+    svc = next(d for d in docs if d["kind"] == "Service")
+    assert svc["spec"]["type"] == "NodePort" and svc["spec"]["ports"][0]["nodePort"] == 30500
+    image = next(d for d in docs if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+    assert kube.image_parts(image["containers"][0]["image"])[:2] == ("registry", "2.8.3")
+
+
+def test_overlays_are_dev_and_prod() -> None:
+    assert {"dev", "prod"} <= set(kube.OVERLAYS)
+
+
+def test_argocd_application_validates_and_points_at_the_prod_overlay() -> None:
+    app = kube.load_yaml(kube.DEPLOY / "argocd" / "application.yaml")
+    assert not schema_errors(app)
+    path = app["spec"]["source"]["path"]
+    assert path == "deploy/overlays/prod" and (kube.ROOT / path / "kustomization.yaml").is_file()
+    assert app["spec"]["destination"]["namespace"] == "monsterstack"
+    # the images it pins are the overlay's images, renamed
+    rendered = {
+        kube.image_parts(c["image"])[0]
+        for spec in contract.pod_specs(kube.kustomize(kube.ROOT / path))
+        for c in spec["containers"]
+    }
+    for image in app["spec"]["source"]["kustomize"]["images"]:
+        name, _, target = image.partition("=")
+        assert name in rendered, f"{name} is no image of the prod overlay"
+        assert kube.image_parts(target)[1] not in (None, "latest")
+
+
+# ---- every combination of components ----
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("combo", [kube.combo_id(c) for c in kube.combinations()])
+def test_component_combination_keeps_the_contract(
+    combinations: dict[str, list[kube.Doc]], combo: str
+) -> None:
+    problems = contract.problems(combinations[combo])
+    assert not problems, f"base + {combo}:\n" + "\n".join(problems)
+
+
+@pytest.mark.slow
+def test_component_combinations_validate_against_kubernetes_schemas(
+    combinations: dict[str, list[kube.Doc]],
+) -> None:
+    docs = unique([d for docs in combinations.values() for d in docs])
+    errors = sorted({e for d in docs.values() for e in schema_errors(d)})
+    assert not errors, "\n".join(errors)
+
+
+def test_every_component_is_used_and_documented() -> None:
+    readme = (kube.DEPLOY / "README.md").read_text()
+    for component in kube.COMPONENTS:
+        assert f"components/{component}" in readme, f"deploy/README.md omits {component}"
+
+
+# ---- the checks catch what they claim to catch ----
+
+
+def _deployment(docs: list[kube.Doc], name: str) -> kube.Doc:
+    return next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == name)
+
+
+def _container(docs: list[kube.Doc], name: str) -> kube.Doc:
+    container: kube.Doc = _deployment(docs, name)["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def _set_probe_path(docs: list[kube.Doc]) -> None:
+    _container(docs, "imagebackend")["readinessProbe"]["httpGet"]["path"] = "/ready"
+
+
+def _unread_env(docs: list[kube.Doc]) -> None:
+    _container(docs, "imagebackend").setdefault("env", []).append(
+        {"name": "IMAGEBACKEND_THREADS", "value": "4"}
+    )
+
+
+def _bad_env_value(docs: list[kube.Doc]) -> None:
+    cm = next(d for d in docs if d["metadata"]["name"].startswith("frontend-config"))
+    cm["data"]["IMAGEBACKEND_DOMAIN"] = "http://imagebackend:8080/"
+
+
+def _wrong_backend_host(docs: list[kube.Doc]) -> None:
+    cm = next(d for d in docs if d["metadata"]["name"].startswith("frontend-config"))
+    cm["data"]["IMAGEBACKEND_DOMAIN"] = "dnmonster:8080"
+
+
+def _target_port(docs: list[kube.Doc]) -> None:
+    svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "frontend")
+    svc["spec"]["ports"][0]["targetPort"] = 8000
+
+
+def _selector(docs: list[kube.Doc]) -> None:
+    svc = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"] == "redis")
+    svc["spec"]["selector"]["partie"] = "cache"
+
+
+def _latest(docs: list[kube.Doc]) -> None:
+    _container(docs, "redis")["image"] = "redis:latest"
+
+
+def _untagged(docs: list[kube.Doc]) -> None:
+    _container(docs, "frontend")["image"] = "127.0.0.1:30500/monsterstack-frontend"
+
+
+def _no_limits(docs: list[kube.Doc]) -> None:
+    del _container(docs, "frontend")["resources"]["limits"]
+
+
+def _root(docs: list[kube.Doc]) -> None:
+    ctx = _container(docs, "redis")["securityContext"]
+    ctx["allowPrivilegeEscalation"] = True
+    del ctx["capabilities"]
+
+
+def _rewrite(docs: list[kube.Doc]) -> None:
+    ing = next(d for d in docs if d["kind"] == "Ingress")
+    ing["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/rewrite-target": "/"}
+
+
+def _ingress_backend(docs: list[kube.Doc]) -> None:
+    ing = next(d for d in docs if d["kind"] == "Ingress")
+    ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"] = {"number": 80}
+
+
+def _unknown_service(docs: list[kube.Doc]) -> None:
+    _container(docs, "imagebackend")["image"] = "monsterstack-thumbnailer:0.1.0"
+
+
+def _course_readiness(docs: list[kube.Doc]) -> None:
+    del _container(docs, "frontend")["readinessProbe"]["httpGet"]["httpHeaders"]
+
+
+def _grace(docs: list[kube.Doc]) -> None:
+    _deployment(docs, "frontend")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 30
+
+
+MUTATIONS: dict[str, tuple[Callable[[list[kube.Doc]], None], str]] = {
+    "probe path the app does not serve": (_set_probe_path, "which imagebackend does not serve"),
+    "env var the app does not read": (_unread_env, "IMAGEBACKEND_THREADS, which imagebackend"),
+    "env value the app refuses": (_bad_env_value, "frontend would not start"),
+    "dependency that is no Service": (_wrong_backend_host, "no Service 'dnmonster'"),
+    "targetPort no container exposes": (_target_port, "targetPort 8000"),
+    "selector that matches no pod": (_selector, "matches no pod template"),
+    "image tagged latest": (_latest, "tagged latest"),
+    "image without a tag": (_untagged, "has no tag"),
+    "container without limits": (_no_limits, "no limits.cpu"),
+    "container not restricted": (_root, "do not drop ALL"),
+    "Ingress rewrite": (_rewrite, "rewrite-target"),
+    "Ingress backend port": (_ingress_backend, "has no port"),
+    "service SERVICES does not register": (_unknown_service, "does not register"),
+    "readiness probe not the course's": (_course_readiness, "course's readiness probe"),
+    "grace period shorter than the drain": (_grace, "terminationGracePeriodSeconds 30"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(MUTATIONS))
+def test_the_contract_catches(overlays: dict[str, list[kube.Doc]], mutation: str) -> None:
+    mutate, expected = MUTATIONS[mutation]
+    docs = copy.deepcopy(overlays["prod"])
+    mutate(docs)
+    problems = contract.problems(docs, release="prod")
+    assert any(expected in p for p in problems), problems
+
+
+def test_schema_validation_catches_the_courses_ingress() -> None:
+    course = {
+        "apiVersion": "extensions/v1beta1",
+        "kind": "Ingress",
+        "metadata": {"name": "monsterstack"},
+        "spec": {"rules": [{"host": "monsterstack.local"}]},
+    }
+    assert any("no schema" in e for e in schema_errors(course))
+    typo = copy.deepcopy(course)
+    typo["apiVersion"] = "networking.k8s.io/v1"
+    typo["spec"]["rules"][0]["htp"] = {}
+    assert any("htp" in e for e in schema_errors(typo))
