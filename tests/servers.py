@@ -59,10 +59,14 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0
 
 @contextmanager
 def serve(
-    service: str, tmp_path: Path, env: dict[str, str] | None = None, *args: str
+    service: str,
+    tmp_path: Path,
+    env: dict[str, str] | None = None,
+    *args: str,
+    port: int | None = None,
 ) -> Iterator[ServiceProcess]:
-    """`monsterstack serve SERVICE` on a free port; stopped (and reaped) on exit."""
-    port = free_port()
+    """`monsterstack serve SERVICE` on `port` (default: a free one); stopped and reaped on exit."""
+    port = port or free_port()
     log = tmp_path / f"{service}-{port}.log"
     full_env = {**os.environ, "CONTEXT": "DEV", "PYTHONUNBUFFERED": "1", **(env or {})}
     argv = [sys.executable, "-m", "monsterstack.cli", "serve", service]

@@ -137,11 +137,17 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--backend-port", type=int, default=8080)
     u.add_argument("--redis", action="store_true", help="start a local redis-server too")
     u.add_argument("--redis-port", type=int, default=6379)
+    u.add_argument(
+        "--monitoring", action="store_true", help="start a local Prometheus too (Debian's)"
+    )
+    u.add_argument("--prometheus-port", type=int, default=9090)
     u.set_defaults(func=cmd_up)
 
     from .kit import add_commands  # `images` and `manifests`: the registry workflow
+    from .rollout.command import add_commands as add_rollout  # `rollout watch`
 
     add_commands(sub)
+    add_rollout(sub)
     return p
 
 

@@ -3,7 +3,8 @@
 Each service runs as its own `monsterstack serve` process, as it would in its own container;
 their logs are streamed with a prefix, and Ctrl-C (or SIGTERM) stops them all cleanly. The
 frontend uses its in-process cache unless REDIS_URL/REDIS_DOMAIN is set, or `--redis` starts
-a local redis-server.
+a local redis-server; `--monitoring` a local Prometheus scraping both services
+(monsterstack.monitoring writes its config).
 """
 
 from __future__ import annotations
@@ -19,9 +20,15 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
-COLOURS = {"imagebackend": "\033[35m", "frontend": "\033[36m", "redis": "\033[31m"}
+COLOURS = {
+    "imagebackend": "\033[35m",
+    "frontend": "\033[36m",
+    "redis": "\033[31m",
+    "prometheus": "\033[33m",
+}
 
 
 @dataclass
@@ -133,9 +140,24 @@ def up(args: argparse.Namespace) -> int:
                 if not wait_http(f"{url}/readyz", child.process):
                     print(f"monsterstack up: {child.name} did not become ready", file=sys.stderr)
                     return 1
+            extra = ""
+            if args.monitoring:
+                from .monitoring import graph_url, local_prometheus
+
+                services = {"imagebackend": [f"{host}:{args.backend_port}"], "frontend": [base[7:]]}
+                argv, prom_url = local_prometheus(
+                    Path(workdir), host, args.prometheus_port, services
+                )
+                prometheus = start("prometheus", argv, env)
+                children.append(prometheus)
+                if not wait_http(f"{prom_url}/-/ready", prometheus.process):
+                    print("monsterstack up: prometheus did not become ready", file=sys.stderr)
+                    return 1
+                extra = f"  prometheus: {prom_url}/   versions: {graph_url(prom_url)}\n"
             cache = "redis" if "REDIS_URL" in env or "REDIS_DOMAIN" in env else "in-process"
             print(
-                f"\n  monsterstack is up: {base}/   (cache: {cache}; Ctrl-C stops it)\n", flush=True
+                f"\n  monsterstack is up: {base}/   (cache: {cache}; Ctrl-C stops it)\n{extra}",
+                flush=True,
             )
             while not stopping.is_set():
                 dead = [c.name for c in children if c.process.poll() is not None]
