@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
 from monsterstack import kit
-from monsterstack.cli import SERVICES
+from monsterstack.cli import SERVICES, main
 
 from . import contract, kube
 
@@ -85,3 +88,36 @@ def test_render_manifests_refuses_unknown_overlays_and_latest() -> None:
         kit.render_manifests("localhost:5000", "v1", "staging")
     with pytest.raises(kit.KitError, match="latest"):
         kit.render_manifests("localhost:5000", "latest", "prod")
+
+
+def test_cli_images_prints_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["images", "--registry", "127.0.0.1:30500", "--tag", "v0.1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 * len(SERVICES)
+    assert lines[-1] == f"docker push 127.0.0.1:30500/monsterstack-{sorted(SERVICES)[-1]}:v0.1"
+    assert all("--build-arg=REVISION=" in line for line in lines if " build " in line)
+
+
+def test_cli_images_refuses_latest(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["images", "--registry", "127.0.0.1:30500", "--tag", "latest"]) == 2
+    assert "refusing the tag 'latest'" in capsys.readouterr().err
+
+
+def test_cli_manifests(tmp_path: Path) -> None:
+    out = tmp_path / "prod.yaml"
+    argv = ["manifests", "--registry", "localhost:5000", "--tag", "v3", "-o", str(out)]
+    assert main(argv) == 0
+    assert "image: localhost:5000/monsterstack-imagebackend:v3" in out.read_text()
+
+
+def test_cli_manifests_needs_a_registry() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REGISTRY", "TAG")}
+    done = subprocess.run(
+        [sys.executable, "-m", "monsterstack.cli", "manifests", "--tag", "v1"],
+        cwd=kube.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2 and "no registry" in done.stderr
