@@ -62,8 +62,14 @@ def test_the_component_completes_the_kits_service_monitor(tmp_path: Path) -> Non
     docs = _with_monitoring(tmp_path)
     monitor = _one(docs, "ServiceMonitor")
     assert monitor["spec"]["podTargetLabels"] == ["app"]
+    assert monitor["spec"]["jobLabel"] == "partie"
     endpoint = monitor["spec"]["endpoints"][0]
     assert endpoint["honorLabels"] is True and endpoint["interval"] == "15s"
+    assert endpoint["relabelings"] == [{"action": "labeldrop", "regex": "service"}]
+    # every Service it selects has the `partie` label that becomes the job
+    for svc in (d for d in docs if d["kind"] == "Service"):
+        if svc["metadata"]["labels"].get("app") == "monsterstack":
+            assert svc["metadata"]["labels"]["partie"] in ("frontend", "imagebackend", "redis")
     schema_file = next((DEPLOY / "schemas").glob("servicemonitor-*.json"))
     jsonschema.Draft202012Validator(json.loads(schema_file.read_text())).validate(monitor)
     # the pods whose label becomes `app` really carry app=monsterstack
