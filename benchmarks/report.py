@@ -1,0 +1,239 @@
+"""Results as tables (plain text for the terminal, Markdown for README.md) and as JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .render import SIZES, STYLES
+
+HERE = Path(__file__).parent
+RESULTS_DIR = HERE / "results"
+README = HERE / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+Table = tuple[list[str], list[list[str]]]
+Results = dict[str, Any]
+
+
+def find(rows: list[dict[str, Any]], label: str, size: int, fmt: str) -> dict[str, Any] | None:
+    for r in rows:
+        if (r["label"], r["size"], r["format"]) == (label, size, fmt):
+            return r
+    return None
+
+
+def speedup(rows: list[dict[str, Any]], reference: str, row: dict[str, Any]) -> float | None:
+    """How many times faster `row` is than `reference` at the same size (references: PNG)."""
+    ref = find(rows, reference, row["size"], "png")
+    if ref is None or ref is row:
+        return None
+    return float(ref["median_ms"]) / float(row["median_ms"])
+
+
+def _ratio(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"{x:,.1f}x" if x >= 10 else f"{x:.2g}x" if x < 0.1 else f"{x:.2f}x"
+
+
+def render_table(rows: list[dict[str, Any]]) -> Table:
+    headers = ["renderer", "size", "format", "n", "median ms", "p99 ms"]
+    headers += ["robohash ÷ this", "pydenticon ÷ this"]
+    body = [
+        [
+            r["label"],
+            str(r["size"]),
+            r["format"],
+            str(r["n"]),
+            f"{r['median_ms']:.3f}",
+            f"{r['p99_ms']:.3f}",
+            _ratio(speedup(rows, "robohash", r)),
+            _ratio(speedup(rows, "pydenticon", r)),
+        ]
+        for r in rows
+    ]
+    return headers, body
+
+
+def _busy(row: dict[str, Any]) -> str:
+    return " / ".join(f"{x:.0f}" for x in row["cpu_busy_before_pct"])
+
+
+def throughput_table(rows: list[dict[str, Any]]) -> Table:
+    headers = ["configuration", "req/s", "p50 ms", "p99 ms", "errors", "req/s each round"]
+    headers += ["CPU busy % before"]
+    body = [
+        [
+            r["config"],
+            f"{r['rps']:,.0f}",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            str(r["errors"]),
+            " / ".join(f"{x:,.0f}" for x in r["rps_rounds"]),
+            _busy(r),
+        ]
+        for r in rows
+    ]
+    return headers, body
+
+
+def _latency(s: dict[str, Any]) -> str:
+    return f"{s['p50_ms']:.1f} / {s['p99_ms']:.1f} / {s['max_ms']:.0f} (n={s['n']})"
+
+
+def stall_table(rows: list[dict[str, Any]]) -> Table:
+    headers = ["configuration", "80 px idle p50/p99/max ms", "80 px under load p50/p99/max ms"]
+    headers += ["1024 px req/s", "1024 px p99 ms", "CPU busy % before"]
+    body = [
+        [
+            r["config"],
+            _latency(r["idle"]),
+            _latency(r["busy"]),
+            f"{r['big_rps']:,.0f}",
+            f"{r['big_p99_ms']:.0f}",
+            _busy(r),
+        ]
+        for r in rows
+    ]
+    return headers, body
+
+
+def _render_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for style in STYLES:
+        label = f"monsterstack {style}"
+        for fmt, limit in (("png", 1.0), ("svg", 0.2)):
+            r = find(rows, label, 80, fmt)
+            if r:
+                target = f"{style} 80 px {fmt.upper()} median ≤ {limit} ms"
+                out.append(_target(target, f"{r['median_ms']:.3f} ms", r["median_ms"] <= limit))
+        for size in SIZES:
+            r = find(rows, label, size, "png")
+            for ref, least in (("robohash", 10.0), ("pydenticon", 1.0)):
+                x = speedup(rows, ref, r) if r else None
+                if x is not None:
+                    at_least = f"≥ {least:g}x faster" if least > 1 else "faster"
+                    target = f"{style} {size} px PNG {at_least} than {ref}"
+                    out.append(_target(target, _ratio(x), x >= least if least > 1 else x > 1))
+    return out
+
+
+def _http_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        _target(
+            f"HTTP 80 px, 32 conns, {r['config']}: ≥ 1,000 req/s and p99 < 20 ms",
+            f"{r['rps']:,.0f} req/s, p99 {r['p99_ms']:.2f} ms",
+            r["rps"] >= 1000 and r["p99_ms"] < 20,
+        )
+        for r in rows
+    ]
+
+
+def _target(target: str, figure: str, met: bool) -> dict[str, Any]:
+    return {"target": target, "figure": figure, "met": bool(met)}
+
+
+def targets(results: Results) -> list[dict[str, Any]]:
+    found = _render_targets(results.get("render", {}).get("rows", []))
+    return found + _http_targets(results.get("http", {}).get("throughput", []))
+
+
+def targets_table(results: Results) -> Table:
+    rows = [[t["target"], t["figure"], "met" if t["met"] else "MISSED"] for t in targets(results)]
+    return ["target", "measured", "result"], rows
+
+
+def as_text(table: Table) -> str:
+    headers, body = table
+    widths = [max(len(c) for c in col) for col in zip(headers, *body, strict=True)]
+    lines = [headers, ["-" * w for w in widths], *body]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in lines)
+
+
+def as_markdown(table: Table) -> str:
+    headers, body = table
+    lines = [headers, ["---"] * len(headers), *body]
+    return "\n".join("| " + " | ".join(r) + " |" for r in lines)
+
+
+def machine_lines(machine: dict[str, Any]) -> list[str]:
+    return [f"{key}: {value}" for key, value in machine.items()]
+
+
+def provenance(part: dict[str, Any]) -> str:
+    m = part.get("measured")
+    if not m:
+        return ""
+    load = " / ".join(f"{x:.2f}" for x in m["load_average"])
+    return f"measured {m['at']}, monsterstack {m['monsterstack']}, load average {load}"
+
+
+def sections(results: Results) -> list[tuple[str, str, Table]]:
+    """(title, provenance, table) for every part these results hold."""
+    out = []
+    if "render" in results:
+        r = results["render"]
+        title = (
+            f"Render, one avatar at a time in-process ({r['names']} names; "
+            f"robohash on the first {r['robohash_names']} only)"
+        )
+        out.append((title, provenance(r), render_table(r["rows"])))
+    if "http" in results:
+        h = results["http"]
+        title = (
+            f"HTTP GET /monster/{{distinct name}}?size=80, wrk {h['connections']} connections, "
+            f"2 threads, {h['duration_s']:g} s; medians of {h['rounds']} rounds"
+        )
+        out.append((title, provenance(h), throughput_table(h["throughput"])))
+        title = (
+            f"Stall: {h['probe_clients']} clients each ask for 80 px every "
+            f"{h['probe_interval_ms']:g} ms while wrk hammers 1024 px renders "
+            f"({h['stall_connections']} connections); latencies pooled over {h['rounds']} rounds"
+        )
+        out.append((title, provenance(h), stall_table(h["stall"])))
+    out.append(("Targets", "", targets_table(results)))
+    return out
+
+
+def text_report(results: Results) -> str:
+    parts = ["Machine\n" + "\n".join("  " + line for line in machine_lines(results["machine"]))]
+    for title, note, table in sections(results):
+        parts.append("\n".join([title, *([f"({note})"] if note else []), as_text(table)]))
+    return "\n\n".join(parts)
+
+
+def markdown_report(results: Results) -> str:
+    machine = "\n".join(f"- {line}" for line in machine_lines(results["machine"]))
+    parts = [f"Recorded {results['date']} on:\n\n{machine}"]
+    for title, note, table in sections(results):
+        parts.append(
+            "\n\n".join([f"**{title}**", *([f"_{note}_"] if note else []), as_markdown(table)])
+        )
+    return "\n\n".join(parts)
+
+
+def save(results: Results) -> Path:
+    """Write (merging into the same day's file, so a re-run of one part keeps the other)."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    path = RESULTS_DIR / f"{results['date']}.json"
+    merged = json.loads(path.read_text()) if path.exists() else {}
+    merged.update(results)
+    path.write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+    return path
+
+
+def load(path: Path) -> Results:
+    results: Results = json.loads(path.read_text())
+    return results
+
+
+def update_readme(results: Results, readme: Path = README) -> None:
+    """Replace what lies between the results markers in README.md with these results."""
+    text = readme.read_text()
+    head, _, rest = text.partition(BEGIN)
+    _, _, tail = rest.partition(END)
+    if not rest:
+        raise ValueError(f"{readme} has no {BEGIN} marker")
+    readme.write_text(f"{head}{BEGIN}\n{markdown_report(results)}\n{END}{tail}")
