@@ -196,3 +196,24 @@ def test_every_step_passes_the_kits_policy_checks(
     for step, docs in rendered.items():
         (manifests / f"{step.replace('/', '-')}.yaml").write_text(yaml.safe_dump_all(docs))
     assert _checkov(["-d", str(manifests)], "kubernetes", tmp_path / "out")["passed"]
+
+
+def test_the_yaml_of_monitoring_and_strategies_passes_the_kits_yamllint() -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.kit.test_policy import YAMLLINT_CONFIG
+
+    files = sorted(
+        str(f) for d in (STRATEGIES, ROOT / "deploy" / "monitoring") for f in d.rglob("*.yaml")
+    )
+    assert len(files) > 30
+    yamllint = Path(sys.executable).parent / "yamllint"
+    done = subprocess.run(
+        [str(yamllint), "--strict", "-f", "parsable", "-d", json.dumps(YAMLLINT_CONFIG), *files],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
