@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 
+import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from prometheus_client import Histogram
@@ -31,28 +32,39 @@ class MonsterEndpoint:
         self.default_style = settings.default_style
         self.theme = settings.theme
         self.inline_max = settings.inline_render_max_pixels
+        self.render_threads = settings.render_threads
         self.render_seconds = render_seconds
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    @property
+    def limiter(self) -> anyio.CapacityLimiter:
+        # Made on first use, inside the worker's event loop (anyio objects belong to one loop).
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.render_threads)
+        return self._limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await answer_early(scope, send, self.default_style, self.theme)
         if req is None:
             return
 
-        def draw() -> bytes:
-            return render(
-                req.name,
-                fmt=req.fmt,
-                style=req.style,
-                width=req.width,
-                height=req.height,
-                theme=req.theme,
-            )
+        timer = self.render_seconds.labels(req.fmt.value, req.style.value)
 
-        with self.render_seconds.labels(req.fmt.value, req.style.value).time():
-            if req.width * req.height <= self.inline_max:
-                body = draw()
-            else:  # a big render in a thread, so small requests keep flowing meanwhile
-                body = await anyio.to_thread.run_sync(draw)
+        def draw() -> bytes:
+            with timer.time():  # the drawing and encoding only, not the wait for a thread
+                return render(
+                    req.name,
+                    fmt=req.fmt,
+                    style=req.style,
+                    width=req.width,
+                    height=req.height,
+                    theme=req.theme,
+                )
+
+        if req.width * req.height <= self.inline_max:
+            body = draw()
+        else:  # a big render in the render thread, so small requests keep flowing meanwhile
+            body = await anyio.to_thread.run_sync(draw, limiter=self.limiter)
         head = scope["method"] == "HEAD"
         media_type = req.fmt.media_type.encode()
         await send_response(send, 200, req.headers(), body, head=head, content_type=media_type)
