@@ -340,3 +340,46 @@ def test_kind_workflow_uses_the_kit() -> None:
     rollout = re.search(r"for deploy in ([\w ]+); do", text)
     assert rollout, "the workflow waits for no rollout"
     assert set(SERVICES) <= set(rollout[1].split()), "the workflow must wait for every service"
+
+
+# ---- what the image installs covers what the code imports ----
+
+
+def _imported_top_level_modules() -> set[str]:
+    import ast
+    import sys
+
+    names: set[str] = set()
+    for path in (kube.ROOT / "src" / "monsterstack").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module.split(".")[0])
+    return {n for n in names if n not in sys.stdlib_module_names and n != "monsterstack"}
+
+
+def test_the_image_installs_every_module_the_code_imports() -> None:
+    """The image installs the project's dependencies only (no dev group): each third-party
+    module src/ imports must come with them, not from a test or kit tool that happens to
+    pull it into the development environment."""
+    from importlib.metadata import packages_distributions
+
+    export = ["export", "--frozen", "--no-default-groups", "--no-emit-project", "--no-hashes"]
+    done = kube.run([kube.tool("uv"), *export], cwd=kube.ROOT)
+    assert done.returncode == 0, done.stderr
+    installed = {
+        re.split(r"[=<>;\[ ]", line.strip())[0].lower().replace("_", "-")
+        for line in done.stdout.splitlines()
+        if line.strip() and not line.startswith(("#", " "))
+    }
+    dists = packages_distributions()
+    missing = {
+        module: dists.get(module, [module])
+        for module in _imported_top_level_modules()
+        if not {d.lower().replace("_", "-") for d in dists.get(module, [module])} & installed
+    }
+    assert not missing, (
+        f"src/ imports {sorted(missing)} (from {missing}), which [project].dependencies do "
+        "not bring: the image would fail at import; add them to pyproject.toml"
+    )

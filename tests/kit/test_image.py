@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
 from monsterstack import kit
 from monsterstack.cli import SERVICES
@@ -439,6 +440,46 @@ def test_imagebackend_runs_hardened(containers: Containers, backend: int) -> Non
     check_hardened(result, "imagebackend")
     # the image's HEALTHCHECK (podman runs it on demand here: no systemd timers)
     containers.podman("healthcheck", "run", "kit-imagebackend")
+
+
+def test_frontend_runs_with_the_backend_and_redis(
+    containers: Containers, built: Built, backend: int, tmp_path: Path
+) -> None:
+    port, redis_port = free_port(), free_port()
+    conf = kube.BASE / "redis" / "redis.conf"
+    argv = [kube.tool("redis-server"), str(conf), "--port", str(redis_port)]
+    argv += ["--bind", "127.0.0.1", "--dir", str(tmp_path)]
+    redis_server = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
+    env = {
+        "PORT": str(port),
+        "SHUTDOWN_DELAY": "1",
+        "IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend}",
+        "REDIS_DOMAIN": f"127.0.0.1:{redis_port}",
+        "APP_TITLE": "monsterstack in podman",
+    }
+    try:
+        with container(containers, "kit-frontend", built.refs["frontend"], env):
+            wait_live(port)
+            result = inside(containers, "kit-frontend", CHECKS)
+            check_hardened(result, "frontend")
+            page = inside(
+                containers,
+                "kit-frontend",
+                FETCH
+                + "s, b = get('/?name=bob')\n"
+                + "h = get('/healthz', {'Accept': 'application/json'})\n"
+                + "print(json.dumps([s, b.decode(), h[0], json.loads(h[1])]))",
+            )
+            status, html, ready, details = page
+            assert status == 200 and "monsterstack in podman" in html
+            assert re.search(r'src="/monster/[^"]+"', html)
+            assert ready == 200 and details["ready"] is True, details
+            containers.podman("healthcheck", "run", "kit-frontend")
+            # the monster it served went through the Redis cache
+            assert redis.Redis(port=redis_port, retry=None).dbsize() > 0
+    finally:
+        redis_server.terminate()
+        redis_server.wait(10)
 
 
 def test_sigterm_drains_and_exits_zero(containers: Containers, built: Built) -> None:
