@@ -144,7 +144,10 @@ def up(args: argparse.Namespace) -> int:
             if args.monitoring:
                 from .monitoring import graph_url, local_prometheus
 
-                services = {"imagebackend": [f"{host}:{args.backend_port}"], "frontend": [base[7:]]}
+                services = {
+                    "imagebackend": [f"{host}:{args.backend_port}"],
+                    "frontend": [f"{host}:{args.port}"],
+                }
                 argv, prom_url = local_prometheus(
                     Path(workdir), host, args.prometheus_port, services
                 )

@@ -112,3 +112,16 @@ def test_one_request_reads_the_version_or_classifies_the_failure() -> None:
         "ConnectError",
     )
     assert (asyncio.run(go("/503")).outcome, asyncio.run(go("/503")).detail) == (ERROR, "503")
+
+
+def test_a_slow_answer_is_a_timeout() -> None:
+    async def slow(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(1.0)
+        return httpx.Response(200, headers={"x-monsterstack-version": "1.0.0"})
+
+    async def go() -> Sample:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(slow)) as client:
+            return await _one(client, WatchOptions("http://t/", timeout=0.1), 0.0)
+
+    sample = asyncio.run(go())
+    assert sample.outcome == TIMEOUT and sample.latency < 0.5
