@@ -1,4 +1,5 @@
-"""`python -m benchmarks`: render timings, references, HTTP under wrk; print, save, README."""
+"""`python -m benchmarks`: render timings, references, HTTP under wrk, the frontend beside nginx;
+print, save, README."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ import sys
 import time
 from pathlib import Path
 
-from . import httpbench, report
+from . import frontend, httpbench, report
 from .machine import cpu_busy, load_average, machine_info, source_revision
 from .render import bench_ours, bench_references, make_names
 
 BUSY = 1.5  # one-minute load average above which the HTTP numbers would be skewed
+PARTS = ("render", "http", "frontend")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--only", choices=["render", "http"], help="run one part (default: both)")
+    p.add_argument("--only", choices=PARTS, help="run one part (default: all)")
     p.add_argument("--names", type=int, default=1000, help="names to render (default 1000)")
     p.add_argument("--robohash-names", type=int, default=50, help="robohash is slow (default 50)")
     p.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
@@ -27,6 +29,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--probe-clients", type=int, default=4, help="80 px probe clients (4)")
     p.add_argument("--probe-interval-ms", type=float, default=40, help="each probe's pacing")
     p.add_argument("--rounds", type=int, default=3, help="HTTP rounds, pooled (default 3)")
+    p.add_argument("--hit-connections", type=int, default=64, help="frontend vs nginx (64)")
+    p.add_argument("--memory-requests", type=int, default=100_000, help="frontend RSS, per pass")
+    p.add_argument("--memory-names", type=int, default=10_000, help="distinct names (10,000)")
+    p.add_argument("--memory-clients", type=int, default=8, help="keep-alive clients (8)")
     p.add_argument("--max-wait", type=float, default=180, help="seconds to wait for a quiet box")
     p.add_argument("--no-save", action="store_true", help="do not write results/<date>.json")
     p.add_argument("--readme", action="store_true", help="write the results into README.md")
@@ -91,12 +97,35 @@ def run_http(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
+def run_frontend(args: argparse.Namespace) -> dict[str, object]:
+    if problem := frontend.available():
+        sys.exit(f"benchmarks: frontend: {problem}")
+    print("frontend: waiting for a quiet machine, then its cache beside nginx...", flush=True)
+    wait_until_quiet(args.max_wait)
+    measured = provenance()
+    hit = frontend.bench_hit(args.duration, args.hit_connections, args.rounds)
+    memory = frontend.bench_memory(args.memory_requests, args.memory_names, args.memory_clients)
+    return {
+        "measured": measured,
+        "duration_s": args.duration,
+        "rounds": args.rounds,
+        "connections": args.hit_connections,
+        "hit": hit,
+        "memory_requests": args.memory_requests,
+        "memory_names": args.memory_names,
+        "memory_clients": args.memory_clients,
+        "memory": memory,
+    }
+
+
 def measure(args: argparse.Namespace) -> report.Results:
     results: report.Results = {"date": datetime.date.today().isoformat()}
     if args.only in (None, "render"):
         results["render"] = run_render(args)
     if args.only in (None, "http"):
         results["http"] = run_http(args)
+    if args.only in (None, "frontend"):
+        results["frontend"] = run_frontend(args)
     results["machine"] = machine_info()
     return results
 

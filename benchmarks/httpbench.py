@@ -93,10 +93,14 @@ def server_command(port: int, config: Config) -> list[str]:
         code += "workers={}, shutdown_delay=0, log_level='warning')"
         factory = "benchmarks.thread_limit:factory"
         return [sys.executable, "-c", code.format(factory, HOST, port, config.workers)]
-    exe = Path(sys.executable).with_name("monsterstack")
-    program = str(exe) if exe.exists() else shutil.which("monsterstack") or "monsterstack"
     options = ["--host", HOST, "--port", str(port), "--workers", str(config.workers)]
-    return [program, "serve", "imagebackend", *options]
+    return [monsterstack_program(), "serve", "imagebackend", *options]
+
+
+def monsterstack_program() -> str:
+    """The environment's `monsterstack` command."""
+    exe = Path(sys.executable).with_name("monsterstack")
+    return str(exe) if exe.exists() else shutil.which("monsterstack") or "monsterstack"
 
 
 def server_env(config: Config) -> dict[str, str]:

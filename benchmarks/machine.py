@@ -48,6 +48,15 @@ def wrk_version() -> str:
     return out.split("Copyright")[0].strip() or "unknown"
 
 
+def tool_version(argv: list[str]) -> str:
+    """The start of the line a tool prints about its version (nginx prints it on stderr)."""
+    if not shutil.which(argv[0]):
+        return "not installed"
+    out = subprocess.run(argv, capture_output=True, text=True)
+    first = (out.stdout + out.stderr).strip().split("\n")[0]
+    return " ".join(first.split()[:3]) or "unknown"
+
+
 def source_revision() -> str:
     """The commit measured, and whether src/ differed from it (others may be editing)."""
     root = Path(__file__).parent.parent
@@ -70,4 +79,6 @@ def machine_info() -> dict[str, object]:
         "pillow": version("pillow"),
         "granian": version("granian"),
         "wrk": wrk_version(),
+        "nginx": tool_version(["nginx", "-v"]),
+        "redis": tool_version(["redis-server", "--version"]),
     }

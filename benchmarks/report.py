@@ -12,6 +12,11 @@ HERE = Path(__file__).parent
 RESULTS_DIR = HERE / "results"
 README = HERE / "README.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+# README.md's blocks of results: (begin marker, end marker, the parts each one shows)
+BLOCKS = (
+    (BEGIN, END, ("render", "http")),
+    ("<!-- frontend:begin -->", "<!-- frontend:end -->", ("frontend",)),
+)
 
 Table = tuple[list[str], list[list[str]]]
 Results = dict[str, Any]
@@ -100,6 +105,51 @@ def stall_table(rows: list[dict[str, Any]]) -> Table:
     return headers, body
 
 
+def hit_table(rows: list[dict[str, Any]]) -> Table:
+    headers = ["server (one core)", "req/s", "÷ nginx", "p50 ms", "p99 ms", "errors"]
+    headers += ["req/s each round", "CPU busy % before"]
+    body = [
+        [
+            r["server"],
+            f"{r['rps']:,.0f}",
+            f"{100 * r['of_nginx']:.1f} %",
+            f"{r['p50_ms']:.2f}",
+            f"{r['p99_ms']:.2f}",
+            str(r["errors"]),
+            " / ".join(f"{x:,.0f}" for x in r["rps_rounds"]),
+            _busy(r),
+        ]
+        for r in rows
+    ]
+    return headers, body
+
+
+def _lookups(p: dict[str, Any]) -> str:
+    n = p["lookups"]
+    return f"{n['hit_memory']:,} / {n['hit_shared']:,} / {n['miss']:,}"
+
+
+def memory_table(rows: list[dict[str, Any]], requests: int) -> Table:
+    headers = ["configuration", "worker RSS MiB: start", f"after {requests:,}"]
+    headers += [f"after {2 * requests:,}", "worker peak", "main RSS MiB: start / end"]
+    headers += ["main + worker PSS MiB: start / end", "req/s pass 1 / 2", "errors"]
+    headers += ["hits in-process / Redis / misses, pass 1; 2"]
+    body = [
+        [
+            r["config"],
+            *(f"{x:.1f}" for x in r["worker_rss_mib"]),
+            f"{r['worker_peak_mib']:.1f}",
+            f"{r['main_rss_mib'][0]:.1f} / {r['main_rss_mib'][-1]:.1f}",
+            f"{r['pss_mib'][0]:.1f} / {r['pss_mib'][-1]:.1f}",
+            " / ".join(f"{p['rps']:,.0f}" for p in r["passes"]),
+            str(sum(p["errors"] for p in r["passes"])),
+            "; ".join(_lookups(p) for p in r["passes"]),
+        ]
+        for r in rows
+    ]
+    return headers, body
+
+
 def _render_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for style in STYLES:
@@ -131,13 +181,48 @@ def _http_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+RSS_LIMIT_MIB = 80
+LEAK_MIB = 2  # growth over the second pass that still counts as a plateau
+
+
+def _frontend_targets(part: dict[str, Any]) -> list[dict[str, Any]]:
+    out = [
+        _target(
+            f"{r['server']}: ≥ 25 % of nginx's req/s",
+            f"{100 * r['of_nginx']:.1f} % ({r['rps']:,.0f} vs nginx)",
+            r["of_nginx"] >= 0.25,
+        )
+        for r in part.get("hit", [])
+        if "hot tier" in r["server"] or "no Redis" in r["server"]
+    ]
+    n = part.get("memory_requests", 0)
+    for r in part.get("memory", []):
+        _, first, second = r["worker_rss_mib"]
+        out.append(
+            _target(
+                f"{r['config']}: worker RSS < {RSS_LIMIT_MIB} MiB after {n:,} requests",
+                f"{first:.1f} MiB (start {r['worker_rss_mib'][0]:.1f})",
+                first < RSS_LIMIT_MIB,
+            )
+        )
+        out.append(
+            _target(
+                f"{r['config']}: no leak (≤ {LEAK_MIB} MiB more after {n:,} more)",
+                f"{second - first:+.1f} MiB ({second:.1f} MiB)",
+                second - first <= LEAK_MIB,
+            )
+        )
+    return out
+
+
 def _target(target: str, figure: str, met: bool) -> dict[str, Any]:
     return {"target": target, "figure": figure, "met": bool(met)}
 
 
 def targets(results: Results) -> list[dict[str, Any]]:
     found = _render_targets(results.get("render", {}).get("rows", []))
-    return found + _http_targets(results.get("http", {}).get("throughput", []))
+    found += _http_targets(results.get("http", {}).get("throughput", []))
+    return found + _frontend_targets(results.get("frontend", {}))
 
 
 def targets_table(results: Results) -> Table:
@@ -193,6 +278,20 @@ def sections(results: Results) -> list[tuple[str, str, Table]]:
             f"({h['stall_connections']} connections); latencies pooled over {h['rounds']} rounds"
         )
         out.append((title, provenance(h), stall_table(h["stall"])))
+    if "frontend" in results:
+        f = results["frontend"]
+        title = (
+            f"Frontend: cache hit GET /monster/{{one name}}?size=80 ({f['hit'][0]['bytes']:,} "
+            f"bytes) beside nginx serving the same file; server on core 0, wrk on core 1, "
+            f"{f['connections']} connections, {f['duration_s']:g} s; "
+            f"medians of {f['rounds']} rounds"
+        )
+        out.append((title, provenance(f), hit_table(f["hit"])))
+        title = (
+            f"Frontend RSS: {f['memory_requests']:,} GET /monster/name-{{i % "
+            f"{f['memory_names']:,}}}?size=80, twice ({f['memory_clients']} keep-alive clients)"
+        )
+        out.append((title, provenance(f), memory_table(f["memory"], f["memory_requests"])))
     out.append(("Targets", "", targets_table(results)))
     return out
 
@@ -230,10 +329,15 @@ def load(path: Path) -> Results:
 
 
 def update_readme(results: Results, readme: Path = README) -> None:
-    """Replace what lies between the results markers in README.md with these results."""
+    """Replace what lies between each pair of markers in README.md with the results of its
+    parts (a block whose parts these results do not hold is left as it is)."""
     text = readme.read_text()
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
-    if not rest:
-        raise ValueError(f"{readme} has no {BEGIN} marker")
-    readme.write_text(f"{head}{BEGIN}\n{markdown_report(results)}\n{END}{tail}")
+    for begin, end, parts in BLOCKS:
+        head, _, rest = text.partition(begin)
+        _, _, tail = rest.partition(end)
+        if not rest:
+            raise ValueError(f"{readme} has no {begin} marker")
+        if any(part in results for part in parts):
+            keep = {k: v for k, v in results.items() if k in parts or k in ("date", "machine")}
+            text = f"{head}{begin}\n{markdown_report(keep)}\n{end}{tail}"
+    readme.write_text(text)
