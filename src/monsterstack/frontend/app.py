@@ -302,6 +302,7 @@ def create_app(
 
 def app_from_env() -> ASGIApp:
     """The factory the server calls in each worker process."""
+    from ..core.server import frozen
     from ..core.settings import load
 
-    return create_app(load(FrontendSettings))
+    return frozen(create_app(load(FrontendSettings)))

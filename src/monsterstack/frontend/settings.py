@@ -44,7 +44,7 @@ class FrontendSettings(ServiceSettings):
     cache_max_bytes: int | None = Field(
         None,
         ge=0,
-        description="in-process cache bound in bytes; default 24 MiB alone, 4 MiB as the hot "
+        description="in-process cache bound in bytes; default 12 MiB alone, 4 MiB as the hot "
         "tier in front of Redis (which holds the rest), so RSS stays under 80 MB",
     )
     theme: Theme = Field(
@@ -87,7 +87,7 @@ class FrontendSettings(ServiceSettings):
     def memory_cache_bytes(self) -> int:
         if self.cache_max_bytes is not None:
             return self.cache_max_bytes
-        return (4 if self.redis_target else 24) * 1024 * 1024
+        return (4 if self.redis_target else 12) * 1024 * 1024
 
     @property
     def redis_target(self) -> str | None:

@@ -129,6 +129,7 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
 
 def app_from_env() -> ASGIApp:
     """The factory the server calls in each worker process."""
+    from ..core.server import frozen
     from ..core.settings import load
 
-    return create_app(load(ImagebackendSettings))
+    return frozen(create_app(load(ImagebackendSettings)))
