@@ -21,7 +21,6 @@ import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -32,7 +31,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .httpbench import HOST, free_port, monsterstack_program, wait_ready
+from .httpbench import HOST, free_port, monsterstack_program, stop, wait_ready
 from .machine import cpu_busy
 
 SERVER_CPU, CLIENT_CPU = "0", "1"
@@ -78,16 +77,7 @@ def pinned(argv: list[str], cpu: str | None) -> list[str]:
 def spawn(stack: contextlib.ExitStack, argv: list[str], **kw: Any) -> subprocess.Popen[bytes]:
     """Start a process that the stack stops (SIGTERM, then SIGKILL) when it closes."""
     proc = subprocess.Popen(argv, **kw)
-
-    def stop() -> None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    stack.callback(stop)
+    stack.callback(stop, proc)
     return proc
 
 

@@ -129,6 +129,16 @@ def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) ->
     raise RuntimeError(f"server on port {port} not ready after {timeout}s")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, a graceful wait, then SIGKILL."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def running_server(config: Config) -> Iterator[int]:
     """Start the service for `config`, yield its port, stop it with SIGTERM."""
@@ -138,12 +148,7 @@ def running_server(config: Config) -> Iterator[int]:
         wait_ready(port, proc)
         yield port
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def run_wrk(
