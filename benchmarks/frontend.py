@@ -109,7 +109,9 @@ def start_service(
     argv = [monsterstack_program(), "serve", service, "--host", HOST, "--port", str(port)]
     argv += ["--workers", str(workers)]
     full_env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
-    full_env |= {"LOG_LEVEL": "warning", "PYTHONPYCACHEPREFIX": str(PYCACHE), **env}
+    # wrk is one client address: rate limiting is off unless a configuration turns it on.
+    full_env |= {"LOG_LEVEL": "warning", "PYTHONPYCACHEPREFIX": str(PYCACHE), "RATE_LIMIT": "0"}
+    full_env |= env
     proc = spawn(stack, pinned(argv, cpu), env=full_env)
     wait_ready(port, proc)
     return proc, port
@@ -172,6 +174,9 @@ def wrk_fixed(port: int, path: str, duration: float, connections: int) -> dict[s
     }
 
 
+UNREACHED_LIMIT = {"RATE_LIMIT": "100000", "RATE_LIMIT_BURST": "1000000"}
+
+
 def hit_configs(redis_url: str) -> dict[str, dict[str, str]]:
     """Frontend configurations of the hit benchmark: label -> environment."""
     return {
@@ -180,6 +185,12 @@ def hit_configs(redis_url: str) -> dict[str, dict[str, str]]:
         "frontend + Redis, CACHE_MAX_BYTES=0 (every hit a Redis GET)": {
             "REDIS_URL": redis_url,
             "CACHE_MAX_BYTES": "0",
+        },
+        # The rate limiter's cost: a budget wrk never exhausts, so every request takes a token.
+        "frontend, no Redis, rate limited (in-process buckets)": UNREACHED_LIMIT,
+        "frontend + Redis, rate limited (buckets in Redis: one EVALSHA a request)": {
+            "REDIS_URL": redis_url,
+            **UNREACHED_LIMIT,
         },
     }
 

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
+from prometheus_client import Counter
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,8 +40,9 @@ from ..generator import (
     normalise_name,
 )
 from .backend import BackendUnavailable, ImageBackend
-from .cache import Cache, CacheError, build_cache
-from .images import CacheMetrics, Images, cache_key
+from .cache import Cache, CacheError, RedisCache, TieredCache, build_cache
+from .images import BackendBusy, CacheMetrics, Images, cache_key
+from .ratelimit import Limiter, MemoryLimiter, Policy, RateLimitMiddleware, RedisLimiter
 from .settings import FrontendSettings
 
 DEFAULT_NAME = "John Doe"  # the course's default
@@ -93,6 +95,13 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+UNAVAILABLE = (
+    "imagebackend_unavailable",
+    "the image backend is not answering; the picture will be back shortly",
+)
+BUSY = ("busy", "too many new pictures are being drawn right now; retry in a second")
+
+
 class CachedMonsterEndpoint:
     """GET/HEAD /monster/{name}: 304, or the picture through the cache, or a clear 503."""
 
@@ -111,15 +120,13 @@ class CachedMonsterEndpoint:
         if body is None:
             try:
                 body, tag = await self.images.get(req, key)
-            except BackendUnavailable:
+            except BackendUnavailable as exc:
+                busy = isinstance(exc, BackendBusy)
                 await send_response(
                     send,
                     503,
-                    [(b"retry-after", b"2"), (b"cache-control", b"no-store")],
-                    error_body(
-                        "imagebackend_unavailable",
-                        "the image backend is not answering; the picture will be back shortly",
-                    ),
+                    [(b"retry-after", b"1" if busy else b"2"), (b"cache-control", b"no-store")],
+                    error_body(*(BUSY if busy else UNAVAILABLE)),
                     head=head,
                     content_type=b"application/json",
                 )
@@ -151,7 +158,9 @@ def create_app(
         settings.redis_target, settings.memory_cache_bytes, settings.redis_timeout
     )
     backend = ImageBackend(settings.imagebackend_url, settings.backend_timeout, backend_transport)
-    images = Images(cache, backend, CacheMetrics(metrics))
+    policy = Policy(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
+    limiter = build_limiter(cache, policy, metrics) if policy else None
+    images = Images(cache, backend, CacheMetrics(metrics), settings.backend_concurrency)
     endpoint = CachedMonsterEndpoint(images, settings.theme)
     templates = Environment(
         loader=PackageLoader("monsterstack.frontend", "templates"),
@@ -280,6 +289,9 @@ def create_app(
             "algorithm": ALGORITHM_VERSION,
             "cache": cache.kind,
             "visits": await visits(),
+            "rate_limit": None
+            if policy is None or limiter is None
+            else {"per_second": policy.rate, "burst": policy.burst, "store": limiter.kind},
         }
 
     add_operational_routes(
@@ -297,7 +309,28 @@ def create_app(
         # The stack's own monster, through the cache like any other picture.
         return RedirectResponse("/monster/monsterstack?size=32", status_code=301)
 
-    return wrap(app, endpoint, metrics, version, inner=SecurityHeaders)
+    if policy is None or limiter is None:
+        return wrap(app, endpoint, metrics, version, inner=SecurityHeaders)
+    limited, trusted = limiter, settings.trusted_networks
+
+    def outer(served: ASGIApp) -> ASGIApp:
+        # Security headers outermost, so a 429 carries them too.
+        return SecurityHeaders(RateLimitMiddleware(served, limited, policy, trusted))
+
+    return wrap(app, endpoint, metrics, version, inner=outer)
+
+
+def build_limiter(cache: Cache, policy: Policy, metrics: HttpMetrics) -> Limiter:
+    """Buckets in Redis when the cache has a Redis tier (shared by replicas), else in-process."""
+    shared = cache.shared if isinstance(cache, TieredCache) else cache
+    if not isinstance(shared, RedisCache):
+        return MemoryLimiter(policy)
+    fallbacks = Counter(
+        "monsterstack_rate_limit_fallbacks",
+        "Rate-limit decisions made in-process because Redis did not answer",
+        registry=metrics.registry,
+    )
+    return RedisLimiter(shared, policy, fallbacks)
 
 
 def app_from_env() -> ASGIApp:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 
 class CacheError(Exception):
@@ -113,6 +114,7 @@ class RedisCache:
         self.retry_after = retry_after
         self._down_until = 0.0
         self.last_error = ""
+        self._scripts: dict[str, Any] = {}
 
     def get_local(self, key: str) -> bytes | None:
         return None
@@ -147,6 +149,17 @@ class RedisCache:
         self._check_circuit()
         try:
             return int(await self.client.incr(key))
+        except self._errors as exc:
+            raise self._trip(exc) from exc
+
+    async def script(self, source: str, keys: list[str], args: Sequence[str]) -> Any:
+        """Runs a Lua script atomically (EVALSHA, loaded on first use)."""
+        self._check_circuit()
+        runner = self._scripts.get(source)
+        if runner is None:
+            runner = self._scripts[source] = self.client.register_script(source)
+        try:
+            return await runner(keys=keys, args=list(args))
         except self._errors as exc:
             raise self._trip(exc) from exc
 

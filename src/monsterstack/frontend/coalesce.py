@@ -20,6 +20,9 @@ class SingleFlight(Generic[T]):
     def __len__(self) -> int:
         return len(self._flights)
 
+    def __contains__(self, key: str) -> bool:
+        return key in self._flights
+
     async def do(self, key: str, work: Callable[[], Coroutine[Any, Any, T]]) -> tuple[T, bool]:
         """(result, shared): `shared` is True when another caller's flight answered."""
         flight = self._flights.get(key)

@@ -18,7 +18,11 @@ from .backend import BackendUnavailable, ImageBackend
 from .cache import Cache, CacheError
 from .coalesce import SingleFlight
 
-__all__ = ["BackendUnavailable", "Images", "cache_key"]
+__all__ = ["BackendBusy", "BackendUnavailable", "Images", "cache_key"]
+
+
+class BackendBusy(BackendUnavailable):
+    """Too many imagebackend calls in flight already: answered at once, not queued."""
 
 
 def cache_key(req: MonsterRequest) -> str:
@@ -60,6 +64,11 @@ class CacheMetrics:
             "Cache misses answered by another request's backend call",
             registry=r,
         )
+        self.rejected = Counter(
+            "monsterstack_backend_rejected",
+            "Cache misses refused with 503 because BACKEND_CONCURRENCY calls were in flight",
+            registry=r,
+        )
         # Touch the label sets so dashboards see zeros, not gaps, before the first event.
         for result in ("hit_memory", "hit_shared", "miss"):
             self.lookups.labels(result)
@@ -68,8 +77,15 @@ class CacheMetrics:
 
 
 class Images:
-    def __init__(self, cache: Cache, backend: ImageBackend, metrics: CacheMetrics) -> None:
+    def __init__(
+        self,
+        cache: Cache,
+        backend: ImageBackend,
+        metrics: CacheMetrics,
+        max_flights: int = 64,
+    ) -> None:
         self.cache, self.backend, self.metrics = cache, backend, metrics
+        self.max_flights = max_flights
         self.flights: SingleFlight[tuple[bytes, str | None]] = SingleFlight()
 
     def get_local(self, key: str) -> bytes | None:
@@ -92,6 +108,9 @@ class Images:
             self.metrics.lookups.labels("hit_shared").inc()
             return value, req.etag
         self.metrics.lookups.labels("miss").inc()
+        if key not in self.flights and len(self.flights) >= self.max_flights:
+            self.metrics.rejected.inc()
+            raise BackendBusy(f"{len(self.flights)} imagebackend calls in flight")
         (body, tag), shared = await self.flights.do(key, lambda: self._fetch_and_store(req, key))
         if shared:
             self.metrics.coalesced.inc()

@@ -13,6 +13,7 @@ from pydantic import Field, field_validator
 
 from ..core.settings import ServiceSettings
 from ..generator import DEFAULT_THEME, Theme
+from .ratelimit import Network, parse_networks
 
 _HOST = r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]"
 _HOST_PORT = re.compile(rf"^(?P<host>{_HOST})(?::(?P<port>[0-9]{{1,5}}))?$")
@@ -54,6 +55,28 @@ class FrontendSettings(ServiceSettings):
     )
     backend_timeout: float = Field(2.0, gt=0, le=60, description="seconds per imagebackend call")
     redis_timeout: float = Field(0.25, gt=0, le=10, description="seconds per Redis call")
+    rate_limit: float = Field(
+        20.0,
+        ge=0,
+        le=100_000,
+        description="requests per second allowed per client address (token bucket refill); "
+        "0 turns rate limiting off. Shared through Redis when Redis is configured",
+    )
+    rate_limit_burst: int = Field(
+        100, ge=1, le=1_000_000, description="requests a client may make at once (bucket size)"
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="comma-separated addresses or CIDRs of proxies (e.g. the ingress "
+        "controller) whose X-Forwarded-For names the client; empty: the TCP peer is the client",
+    )
+    backend_concurrency: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="imagebackend calls in flight per process; a miss beyond them gets 503 "
+        "with Retry-After at once instead of queueing",
+    )
 
     @field_validator("imagebackend_domain")
     @classmethod
@@ -77,6 +100,22 @@ class FrontendSettings(ServiceSettings):
         if not re.match(r"^(redis|rediss|unix)://", v.strip()):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
         return v.strip()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted(cls, v: str) -> str:
+        try:
+            parse_networks(v.split(","))
+        except ValueError:
+            raise ValueError(
+                "TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs "
+                "(e.g. 10.0.0.0/8,192.168.1.10)"
+            ) from None
+        return v
+
+    @property
+    def trusted_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies.split(","))
 
     @property
     def imagebackend_url(self) -> str:

@@ -80,3 +80,34 @@ def test_cache_keys_hold_the_version_parameters_and_digest_only() -> None:
         req.digest
     )
     assert "Secret" not in key
+
+
+async def test_misses_beyond_the_concurrency_cap_are_refused_at_once_not_queued() -> None:
+    import asyncio
+
+    from monsterstack.frontend.images import BackendBusy
+
+    release = asyncio.Event()
+    started = 0
+
+    async def slow(r: httpx.Request) -> httpx.Response:
+        nonlocal started
+        started += 1
+        await release.wait()
+        return httpx.Response(200, content=b"png")
+
+    backend = ImageBackend("http://backend", 5.0, transport=httpx.MockTransport(slow))
+    images = Images(MemoryCache(1 << 20), backend, CacheMetrics(HttpMetrics("f", "t", 1)), 2)
+    reqs = [parse(f"/monster/n{i}".encode(), b"", Style.SMOOTH) for i in range(3)]
+    first = [asyncio.create_task(images.get(r, cache_key(r))) for r in reqs[:2]]
+    while started < 2:
+        await asyncio.sleep(0.001)
+    with pytest.raises(BackendBusy):  # a third distinct miss: refused without waiting
+        await asyncio.wait_for(images.get(reqs[2], cache_key(reqs[2])), 0.5)
+    # A miss for a name already in flight joins that flight: it is not refused.
+    joined = asyncio.create_task(images.get(reqs[0], cache_key(reqs[0])))
+    release.set()
+    assert [b for b, _ in await asyncio.gather(*first, joined)] == [b"png"] * 3
+    assert images.metrics.rejected._value.get() == 1
+    # Once the flights land, new misses go through again.
+    assert (await images.get(reqs[2], cache_key(reqs[2])))[0] == b"png"

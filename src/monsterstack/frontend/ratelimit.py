@@ -1,0 +1,236 @@
+"""Per-client rate limiting: a token bucket per client address, shared through Redis.
+
+Each client has a bucket of `burst` tokens that refills at `rate` tokens per second; a request
+takes one, and a request that finds the bucket empty gets `429` with `Retry-After` (whole
+seconds until a token is back) and the `RateLimit-*` headers of the IETF httpapi draft
+(`Limit`, `Remaining`, `Reset`, `Policy`), which every limited response carries too.
+
+With Redis, the bucket lives there and one Lua script reads, refills and takes atomically
+with Redis's own clock, so the limit holds across every frontend replica. When Redis does not
+answer, each replica falls back to its own in-process buckets: the limit gets looser (one per
+replica) but never fails open entirely, and never fails a request.
+
+The client is the TCP peer, or, when the peer is a trusted proxy (TRUSTED_PROXIES, e.g. the
+ingress controller), the first untrusted address of X-Forwarded-For read from the right, so a
+client cannot pick its own identity by sending the header itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from prometheus_client import Counter
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..core.asgi import error_body, send_response
+from .cache import CacheError, RedisCache
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Probes and scrapes come from the kubelet and Prometheus, many times a minute: never limited.
+EXEMPT_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
+MAX_TRACKED_CLIENTS = 65536  # in-process buckets kept (least recently seen evicted first)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    rate: float  # tokens per second
+    burst: int  # bucket size: requests allowed at once
+
+    @property
+    def window(self) -> int:
+        """Seconds for an empty bucket to fill up again."""
+        return max(1, math.ceil(self.burst / self.rate))
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    tokens: float  # left after this request
+
+    def headers(self, policy: Policy) -> list[tuple[bytes, bytes]]:
+        remaining = max(0, math.floor(self.tokens))
+        reset = max(0, math.ceil((policy.burst - self.tokens) / policy.rate))
+        out = [
+            (b"ratelimit-limit", str(policy.burst).encode()),
+            (b"ratelimit-remaining", str(remaining).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+            (b"ratelimit-policy", f"{policy.burst};w={policy.window}".encode()),
+        ]
+        if not self.allowed:
+            out.append((b"retry-after", str(self.retry_after(policy)).encode()))
+        return out
+
+    def retry_after(self, policy: Policy) -> int:
+        """Whole seconds until one token is back (at least 1: Retry-After has no fractions)."""
+        return max(1, math.ceil((1 - self.tokens) / policy.rate))
+
+
+def refill(tokens: float, elapsed: float, policy: Policy) -> float:
+    return min(float(policy.burst), tokens + max(0.0, elapsed) * policy.rate)
+
+
+class Limiter(Protocol):
+    kind: str
+
+    async def take(self, client: str) -> Decision: ...
+
+
+class MemoryLimiter:
+    """Buckets in this process, bounded in number (the least recently seen are dropped)."""
+
+    kind = "memory"
+
+    def __init__(self, policy: Policy, max_clients: int = MAX_TRACKED_CLIENTS) -> None:
+        self.policy = policy
+        self.max_clients = max_clients
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take_now(self, client: str, now: float | None = None) -> Decision:
+        now = time.monotonic() if now is None else now
+        tokens, then = self._buckets.pop(client, (float(self.policy.burst), now))
+        tokens = refill(tokens, now - then, self.policy)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[client] = (tokens, now)
+        if len(self._buckets) > self.max_clients:
+            self._buckets.popitem(last=False)  # a dropped client comes back with a full bucket
+        return Decision(allowed, tokens)
+
+    async def take(self, client: str) -> Decision:
+        return self.take_now(client)
+
+
+# KEYS[1] the client's bucket; ARGV rate (tokens/s), burst. Redis's clock, so every replica
+# agrees on the time; state as strings, because Lua numbers come back from Redis truncated.
+TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+local left = string.format('%.6f', tokens)
+redis.call('HSET', KEYS[1], 'tokens', left, 'at', string.format('%.6f', now))
+redis.call('EXPIRE', KEYS[1], math.ceil(burst / rate) + 1)
+return {allowed, left}
+"""
+
+
+class RedisLimiter:
+    """Buckets in Redis, shared by every replica; this process's own when Redis is down."""
+
+    kind = "redis"
+
+    def __init__(self, redis: RedisCache, policy: Policy, fallbacks: Counter | None = None):
+        self.redis = redis
+        self.policy = policy
+        self.local = MemoryLimiter(policy)
+        self.fallbacks = fallbacks
+        self.args = (repr(policy.rate), str(policy.burst))
+
+    async def take(self, client: str) -> Decision:
+        # The address is hashed: Redis holds no client addresses.
+        key = "ratelimit:" + hashlib.sha256(client.encode()).hexdigest()[:32]
+        try:
+            allowed, tokens = await self.redis.script(TOKEN_BUCKET, [key], self.args)
+        except CacheError:
+            if self.fallbacks is not None:
+                self.fallbacks.inc()
+            return self.local.take_now(client)
+        return Decision(bool(int(allowed)), float(tokens))
+
+
+def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip())
+
+
+def client_address(scope: Scope, trusted: tuple[Network, ...]) -> str:
+    """The peer, or the nearest untrusted hop of X-Forwarded-For when the peer is trusted."""
+    peer = scope.get("client")
+    address = str(peer[0]) if peer else "unknown"
+    if not trusted or not _is_trusted(address, trusted):
+        return address
+    forwarded = b",".join(v for k, v in scope.get("headers", ()) if k.lower() == b"x-forwarded-for")
+    for hop in reversed(forwarded.decode("latin-1").split(",")):
+        hop = hop.strip()
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # a malformed chain: trust nothing beyond the last good hop
+        address = hop
+        if not _is_trusted(hop, trusted):
+            return hop
+    return address
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in trusted)
+
+
+class RateLimitMiddleware:
+    """429 for clients over their budget; the RateLimit-* headers on every limited response."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: Limiter,
+        policy: Policy,
+        trusted: tuple[Network, ...] = (),
+    ) -> None:
+        self.app, self.limiter, self.policy, self.trusted = app, limiter, policy, trusted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
+            await self.app(scope, receive, send)
+            return
+        decision = await self.limiter.take(client_address(scope, self.trusted))
+        headers = decision.headers(self.policy)
+        if not decision.allowed:
+            await send_response(
+                send,
+                429,
+                [*headers, (b"cache-control", b"no-store")],
+                self._body(decision),
+                head=scope["method"] == "HEAD",
+                content_type=b"application/json",
+            )
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *headers]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    def _body(self, decision: Decision) -> bytes:
+        p = self.policy
+        return error_body(
+            "rate_limited",
+            f"too many requests from your address: {p.rate:g} per second with bursts of "
+            f"{p.burst} are allowed; retry in {decision.retry_after(p)} s",
+            limit={"rate_per_second": p.rate, "burst": p.burst},
+        )
