@@ -66,6 +66,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         workers=settings.workers,
         shutdown_delay=settings.shutdown_delay,
         log_level=settings.log_level,
+        header_timeout=settings.header_timeout,
+        max_header_bytes=settings.max_header_bytes,
     )
     return 0
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from granian.constants import Interfaces
+from granian.http import HTTP1Settings, HTTP2Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
 
@@ -59,8 +60,15 @@ def serve(
     workers: int,
     shutdown_delay: float,
     log_level: str = "info",
+    header_timeout: float = 10.0,
+    max_header_bytes: int = 65536,
 ) -> None:
-    """Serve `module:function` (an app factory) until SIGTERM/SIGINT, then drain and return."""
+    """Serve `module:function` (an app factory) until SIGTERM/SIGINT, then drain and return.
+
+    `header_timeout` bounds how long a client may take to send its request line and headers
+    (a slowloris holds a connection no longer); `max_header_bytes` bounds their size (a larger
+    request is refused by granian before any Python code sees it).
+    """
     with tempfile.TemporaryDirectory(prefix="monsterstack-") as tmp:
         drain_flag = Path(tmp) / "draining"
         os.environ[DRAIN_FLAG_ENV] = str(drain_flag)
@@ -81,6 +89,12 @@ def serve(
             drain_flag=drain_flag,
             shutdown_delay=shutdown_delay,
             workers_kill_timeout=30,
+            respawn_failed_workers=True,  # a crashed worker is replaced, not the server lost
+            http1_settings=HTTP1Settings(
+                header_read_timeout=int(header_timeout * 1000),
+                max_buffer_size=max_header_bytes,
+            ),
+            http2_settings=HTTP2Settings(max_headers_size=max_header_bytes),
         )
         server.serve()
 

@@ -46,6 +46,19 @@ class ServiceSettings(BaseSettings):
         description="seconds to stay up, unready, after SIGTERM before draining "
         "(lets a load balancer stop sending traffic first)",
     )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="seconds a client has to send its request headers (slow clients are cut "
+        "off instead of holding a connection)",
+    )
+    max_header_bytes: int = Field(
+        65536,
+        ge=8192,
+        le=16 * 1024 * 1024,
+        description="largest request line + headers accepted, in bytes (larger: refused)",
+    )
     version_label: str = Field(
         "", max_length=63, description="overrides the version the service reports"
     )

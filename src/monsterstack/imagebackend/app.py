@@ -16,7 +16,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import send_response
+from ..core.asgi import error_body, send_response
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
 from ..core.monster_request import FIX, answer_early
@@ -33,6 +33,8 @@ class MonsterEndpoint:
         self.theme = settings.theme
         self.inline_max = settings.inline_render_max_pixels
         self.render_threads = settings.render_threads
+        self.render_queue = settings.render_queue
+        self.large_renders = 0  # drawing or waiting for the render thread
         self.render_seconds = render_seconds
         self._limiter: anyio.CapacityLimiter | None = None
 
@@ -61,11 +63,32 @@ class MonsterEndpoint:
                     theme=req.theme,
                 )
 
+        head = scope["method"] == "HEAD"
         if req.width * req.height <= self.inline_max:
             body = draw()
+        elif self.large_renders >= self.render_threads + self.render_queue:
+            await send_response(
+                send,
+                503,
+                [(b"retry-after", b"1"), (b"cache-control", b"no-store")],
+                error_body(
+                    "busy",
+                    f"{self.render_queue} large pictures are already waiting to be drawn; "
+                    "retry in a second (pictures up to "
+                    f"{self.inline_max} pixels are drawn at once)",
+                ),
+                head=head,
+                content_type=b"application/json",
+            )
+            return
         else:  # a big render in the render thread, so small requests keep flowing meanwhile
-            body = await anyio.to_thread.run_sync(draw, limiter=self.limiter)
-        head = scope["method"] == "HEAD"
+            # Counted here, not read from the limiter: the limiter is only taken after a
+            # checkpoint, so requests arriving together would all see it free.
+            self.large_renders += 1
+            try:
+                body = await anyio.to_thread.run_sync(draw, limiter=self.limiter)
+            finally:
+                self.large_renders -= 1
         media_type = req.fmt.media_type.encode()
         await send_response(send, 200, req.headers(), body, head=head, content_type=media_type)
 

@@ -31,3 +31,10 @@ class ImagebackendSettings(ServiceSettings):
         "only fight the event loop for the GIL (80 px p99 under 1024 px load: 18.6 ms with 1, "
         "136 ms with anyio's default 40)",
     )
+    render_queue: int = Field(
+        16,
+        ge=0,
+        le=10_000,
+        description="large renders allowed to wait for a render thread, per process; one more "
+        "gets 503 with Retry-After at once instead of queueing without bound",
+    )
