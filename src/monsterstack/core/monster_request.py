@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from starlette.types import Scope, Send
 
@@ -86,6 +86,14 @@ class MonsterRequest:
         return etag(self.name, self.width, self.height, self.fmt, self.style, self.theme)
 
     @property
+    def path(self) -> str:
+        """The path that names exactly this picture on either service: the name as one
+        percent-encoded segment, then the format as a suffix. The suffix keeps a name ending
+        in `.svg` whole, and the segment from being `.` or `..` (which clients resolve away:
+        `/monster/..` is `/` to httpx)."""
+        return f"/monster/{quote(self.name, safe='')}.{self.fmt.value}"
+
+    @property
     def query(self) -> dict[str, str]:
         """Fully explicit parameters, to ask another service for exactly this picture."""
         return {
@@ -119,9 +127,38 @@ def split_format(raw_name: str, fmt: Format | None) -> tuple[str, Format | None]
     return raw_name[:dot], by_suffix
 
 
+_HEX = b"0123456789abcdefABCDEF"
+
+
+def strip_prefix(raw_path: bytes, prefix: bytes = PREFIX) -> bytes | None:
+    """The raw bytes after `prefix`, matched as the router matches it: percent-decoded.
+
+    `/monster%2Fbob` and `/%6Donster/bob` are `/monster/bob` to the router, so their name is
+    `bob` (cutting `len(prefix)` raw bytes would give `2Fbob` and `r/bob`). None when the
+    path does not start with the prefix at all."""
+    i = 0
+    for expected in prefix:
+        if (
+            raw_path[i : i + 1] == b"%"
+            and len(raw_path) >= i + 3
+            and (raw_path[i + 1] in _HEX and raw_path[i + 2] in _HEX)
+        ):
+            byte, i = int(raw_path[i + 1 : i + 3], 16), i + 3
+        elif i < len(raw_path):
+            byte, i = raw_path[i], i + 1
+        else:
+            return None
+        if byte != expected:
+            return None
+    return raw_path[i:]
+
+
 def decode_path_name(raw_path: bytes, prefix: bytes = PREFIX) -> str:
     """The name as the client sent it, refusing bytes that are not UTF-8 (never guessing)."""
-    raw = unquote_to_bytes(raw_path.split(b"?", 1)[0][len(prefix) :])
+    rest = strip_prefix(raw_path.split(b"?", 1)[0], prefix)
+    if rest is None:  # not under the prefix: nothing here names a monster
+        raise BadParameter("name", raw_path[:64].decode("latin-1"), 400)
+    raw = unquote_to_bytes(rest)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -154,8 +191,13 @@ def parse(
     query_string: bytes,
     default_style: Style,
     default_theme: Theme = DEFAULT_THEME,
+    *,
+    prefix: bytes = PREFIX,
 ) -> MonsterRequest:
-    """A validated request from the raw path and query string; BadParameter names the fix."""
+    """A validated request from the raw path and query string; BadParameter names the fix.
+
+    `raw_path` is the path as received (percent-encoded), under `prefix`: the name is what
+    follows it, decoded once, so `%2F` is a `/` in the name and `%252F` the text `%2F`."""
     try:
         pairs = parse_qsl(
             query_string.decode("utf-8", "strict"), keep_blank_values=True, errors="strict"
@@ -170,7 +212,7 @@ def parse(
     fmt = _enum(params, "format", Format)
     style = _enum(params, "style", Style)
     theme = _enum(params, "theme", Theme)
-    name, fmt = split_format(decode_path_name(raw_path), fmt)  # type: ignore[arg-type]
+    name, fmt = split_format(decode_path_name(raw_path, prefix), fmt)  # type: ignore[arg-type]
     name = normalise_name(name)
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise BadParameter("name", f"{len(name.encode('utf-8'))} bytes")
@@ -200,7 +242,10 @@ async def answer_early(
     parameter, or a 304 because the client's copy is current."""
     try:
         req = parse(
-            scope.get("raw_path") or scope["path"].encode(),
+            # Without raw_path (optional in ASGI), the decoded path re-encoded: decoding it
+            # again as it stands would turn a name's `%41` into `A`.
+            scope.get("raw_path")
+            or quote(scope["path"], safe="/", errors="surrogateescape").encode(),
             scope["query_string"],
             default_style,
             default_theme,

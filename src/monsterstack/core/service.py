@@ -3,13 +3,16 @@ routes (liveness, readiness, version, metrics), JSON errors, and the outer middl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Format, Style, Theme
@@ -20,14 +23,28 @@ from .monster_request import FIX, PREFIX, ROUTE, BadParameter
 
 SizeParam = Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)]
 
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx body of both services: a code, and a message that says the fix."""
+
+    error: str = Field(description="machine-readable code, e.g. `invalid_parameter`")
+    message: str = Field(description="what is wrong and how to fix it")
+    field: str | None = Field(None, description="the parameter at fault, if one is")
+    got: str | int | None = Field(None, description="the value received (shortened)")
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
 MONSTER_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {f.media_type: {} for f in Format},
         "description": "The avatar. Strong ETag, one-year immutable Cache-Control.",
     },
     304: {"description": "The client's copy (If-None-Match) is current"},
-    400: {"description": "The name or the query string is not valid UTF-8"},
-    422: {"description": "A parameter is out of range; the body names it and the fix"},
+    400: _error("The name or the query string is not valid UTF-8"),
+    422: _error("A parameter is out of range; the body names it and the fix"),
 }
 
 
@@ -72,13 +89,19 @@ def add_monster_route(
         """
         return Delegate(endpoint)
 
-    app.api_route(
-        "/monster/{name:path}",
-        methods=["GET", "HEAD"],
-        response_class=Response,
-        responses={**MONSTER_RESPONSES, **(responses or {})},
-        summary=summary,
-    )(monster)
+    documented = {**MONSTER_RESPONSES}
+    for status, doc in (responses or {}).items():  # the service's own errors are JSON too
+        error = int(status) >= 400 and "content" not in doc and "model" not in doc
+        documented[status] = {"model": ErrorBody, **doc} if error else doc
+    for method in ("GET", "HEAD"):  # one route each: an operationId names one operation
+        app.api_route(
+            "/monster/{name:path}",
+            methods=[method],
+            response_class=Response,
+            responses=documented,
+            summary=summary,
+            operation_id=f"monster_{method.lower()}",
+        )(monster)
 
 
 def add_operational_routes(
@@ -95,8 +118,12 @@ def add_operational_routes(
     async def livez() -> dict[str, str]:
         return {"status": "alive"}
 
-    @app.get("/readyz", summary="Readiness, with each dependency's state")
-    @app.get("/healthz", summary="Readiness, as the course's probe asks it")
+    unready: dict[int | str, dict[str, Any]] = {
+        503: {"description": "Not ready: a required dependency is down, or draining"}
+    }
+
+    @app.get("/readyz", summary="Readiness, with each dependency's state", responses=unready)
+    @app.get("/healthz", summary="Readiness, as the course's probe asks it", responses=unready)
     async def readyz() -> JSONResponse:
         ready, details = await health.readiness()
         return JSONResponse(details, status_code=200 if ready else 503)
@@ -128,7 +155,26 @@ ERRORS = {
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    """Every error is JSON that names what to fix, never an HTML debug page or a 500."""
+    """Every error is JSON that names what to fix, never an HTML debug page or a 500; the
+    OpenAPI says so (FastAPI's own 422 schema, which these handlers replace, is not served)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = generate()
+            schemas = spec.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                ref = "#/components/schemas/HTTPValidationError"
+                body = json.dumps(spec).replace(ref, "#/components/schemas/ErrorBody")
+                spec = json.loads(body)
+                schemas = spec["components"]["schemas"]
+                del schemas["HTTPValidationError"]
+                schemas.pop("ValidationError", None)
+                schemas["ErrorBody"] = ErrorBody.model_json_schema()
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(_: Request, exc: RequestValidationError) -> Response:
@@ -143,9 +189,23 @@ def add_error_handlers(app: FastAPI) -> None:
         return JSONResponse(exc.body(), status_code=exc.status)
 
     @app.exception_handler(StarletteHTTPException)
-    async def on_http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
         error, message = ERRORS.get(exc.status_code, ("http_error", str(exc.detail)))
-        return json_error(exc.status_code, error, message)
+        response = json_error(exc.status_code, error, message)
+        response.headers.update(exc.headers or {})
+        if exc.status_code == 405:  # Allow: every method of every route at this path (RFC 9110)
+            response.headers["allow"] = ", ".join(allowed_methods(app, request.scope))
+        return response
+
+
+def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """The methods the routes matching this path answer (the router's own 405 names only the
+    first route it tried, e.g. GET for a path that also answers POST)."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if route.matches(scope)[0] is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
 
 
 def wrap(
