@@ -115,16 +115,18 @@ def wait_redis(port: int, process: subprocess.Popen[bytes], timeout: float = 15.
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
+                # NOAUTH: up, with a password (redis_server(password=...)).
+                if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):
                     return
         time.sleep(0.05)
     raise TimeoutError(f"redis-server not answering on {port}")
 
 
 @contextmanager
-def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
-    """A real redis-server on an ephemeral port. Missing redis-server is an error, never a skip:
-    scripts/test installs it (apt-get) on a fresh machine."""
+def redis_server(tmp_path: Path, password: str | None = None) -> Iterator[RedisProcess]:
+    """A real redis-server on an ephemeral port (with `--requirepass` when given a password;
+    `url` never holds it). Missing redis-server is an error, never a skip: scripts/test
+    installs it (apt-get) on a fresh machine."""
     import shutil
 
     binary = shutil.which("redis-server")
@@ -133,6 +135,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisProcess]:
     port = free_port()
     argv = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"]
     argv += ["--dir", str(tmp_path)]
+    if password is not None:
+        argv += ["--requirepass", password]
     process = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     proc = RedisProcess(port, process, argv)
     try:

@@ -1,4 +1,4 @@
-"""Logging: readable lines in DEV, one JSON object per line in PROD."""
+"""Logging: readable lines in DEV, one JSON object per line in PROD; secrets masked in both."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 import sys
 import time
 
+from .secrets import install_log_filter
 from .settings import Context
 
 
@@ -22,8 +23,10 @@ class JsonFormatter(logging.Formatter):
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
             out.update(extra)
-        if record.exc_info:
-            out["exc"] = self.formatException(record.exc_info)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            out["exc"] = record.exc_text
         return json.dumps(out, ensure_ascii=False)
 
 
@@ -35,6 +38,8 @@ def configure(context: Context, level: str = "info", service: str = "monsterstac
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {service} %(levelname)-7s %(name)s: %(message)s")
         )
+    # No secret in any line: URL passwords and the settings' secrets masked (core.secrets).
+    install_log_filter(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -9,8 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from . import secrets
 
 
 class Context(StrEnum):
@@ -83,10 +85,25 @@ def _variable(settings_cls: type[BaseSettings], loc: tuple[Any, ...]) -> str:
 def load(settings_cls: type[S], **overrides: Any) -> S:
     """Settings from the environment (and overrides); a ConfigError naming each bad variable."""
     try:
-        return settings_cls(**overrides)
+        settings = settings_cls(**overrides)
     except ValidationError as exc:
-        lines = [
-            f"  {_variable(settings_cls, e['loc'])}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
-        ]
+        lines = []
+        for e in exc.errors():
+            variable = _variable(settings_cls, e["loc"])
+            # Never echo a secret: secret-named variables masked, URL passwords removed.
+            got = secrets.redact_value(e.get("input"), variable)
+            lines.append(f"  {variable}: {secrets.redact(e['msg'])} (got {got!r})")
         raise ConfigError("invalid configuration:\n" + "\n".join(lines)) from None
+    _register_secrets(settings)
+    return settings
+
+
+def _register_secrets(settings: BaseSettings) -> None:
+    """Every secret the settings hold, so core.secrets masks it wherever it would be printed."""
+    for name, value in settings:
+        if isinstance(value, SecretStr):
+            secrets.register(value.get_secret_value())
+        elif isinstance(value, str):
+            secrets.register(secrets.url_password(value))
+            if secrets.is_secret_name(name):
+                secrets.register(value)

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
 from ..core.asgi import error_body, send_response
+from ..core.debug import add_internal_error_handler
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
 from ..core.monster_request import BadParameter, answer_early, parse
@@ -155,7 +156,10 @@ def create_app(
     hostname = socket.gethostname()
     metrics = HttpMetrics("frontend", version, ALGORITHM_VERSION)
     cache = cache or build_cache(
-        settings.redis_target, settings.memory_cache_bytes, settings.redis_timeout
+        settings.redis_target,
+        settings.memory_cache_bytes,
+        settings.redis_timeout,
+        password=settings.redis_password_value,
     )
     backend = ImageBackend(settings.imagebackend_url, settings.backend_timeout, backend_transport)
     policy = Policy(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
@@ -193,7 +197,7 @@ def create_app(
         version=version,
         description="The monsterstack frontend: a page, a JSON API, and cached monster pictures.",
         lifespan=lifespan,
-        debug=settings.context == "DEV",
+        debug=False,  # no HTML traceback page: DEV details come from core.debug, secrets masked
         docs_url="/docs",
         redoc_url=None,
     )
@@ -204,6 +208,7 @@ def create_app(
     )
 
     add_error_handlers(app)
+    add_internal_error_handler(app, dev=settings.context == "DEV")
 
     async def visits() -> str:
         try:

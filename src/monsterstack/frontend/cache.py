@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ..core import secrets
+
 
 class CacheError(Exception):
     """The cache could not answer; the caller serves without it."""
@@ -97,14 +99,18 @@ class RedisCache:
         ttl_seconds: int = 7 * 24 * 3600,
         retry_after: float = 2.0,
         max_connections: int = 64,
+        password: str | None = None,
     ) -> None:
         # Imported here: redis-py costs ~20 MB of RSS, paid only when Redis is configured.
         import redis.asyncio as aioredis
         from redis.exceptions import RedisError
 
+        # Its errors reach /readyz and the logs: both passwords are masked there (core.secrets).
+        secrets.register(password, secrets.url_password(url))
         self._errors: tuple[type[Exception], ...] = (RedisError, OSError)
         self.client = aioredis.Redis.from_url(
             url,
+            password=password,  # a password in the URL wins (redis-py)
             socket_timeout=timeout,
             socket_connect_timeout=timeout,
             max_connections=max_connections,
@@ -125,7 +131,7 @@ class RedisCache:
 
     def _trip(self, exc: Exception) -> CacheError:
         self._down_until = time.monotonic() + self.retry_after
-        self.last_error = f"{type(exc).__name__}: {exc}"[:200]
+        self.last_error = secrets.redact(f"{type(exc).__name__}: {exc}")[:200]
         return CacheError(self.last_error)
 
     async def get(self, key: str) -> bytes | None:
@@ -209,9 +215,11 @@ class TieredCache:
         await self.shared.close()
 
 
-def build_cache(redis_url: str | None, memory_bytes: int, timeout: float) -> Cache:
+def build_cache(
+    redis_url: str | None, memory_bytes: int, timeout: float, password: str | None = None
+) -> Cache:
     """The embedded LRU alone, or the LRU in front of Redis when a Redis URL is configured."""
     hot = MemoryCache(memory_bytes)
     if redis_url is None:
         return hot
-    return TieredCache(hot, RedisCache(redis_url, timeout))
+    return TieredCache(hot, RedisCache(redis_url, timeout, password=password))

@@ -1,15 +1,16 @@
 """The frontend's settings, compatible with the course's environment variables.
 
 CONTEXT, IMAGEBACKEND_DOMAIN, REDIS_DOMAIN and APP_TITLE are the course's names; REDIS_URL adds
-full URLs (password, TLS, database). A malformed value stops the frontend at start with a
-message naming the variable.
+full URLs (password, TLS, database), REDIS_PASSWORD a password kept out of any URL. A malformed
+value stops the frontend at start with a message naming the variable (and never a secret).
 """
 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from ..core.settings import ServiceSettings
 from ..generator import DEFAULT_THEME, Theme
@@ -41,6 +42,12 @@ class FrontendSettings(ServiceSettings):
     redis_url: str | None = Field(
         None,
         description="full Redis URL (redis://, rediss://, password, db); wins over REDIS_DOMAIN",
+        repr=False,  # it may hold a password
+    )
+    redis_password: SecretStr | None = Field(
+        None,
+        description="Redis password (from a Secret), used with REDIS_DOMAIN or a REDIS_URL "
+        "without one: the password never has to be written into a URL",
     )
     cache_max_bytes: int | None = Field(
         None,
@@ -99,6 +106,16 @@ class FrontendSettings(ServiceSettings):
             return None
         if not re.match(r"^(redis|rediss|unix)://", v.strip()):
             raise ValueError("REDIS_URL must start with redis://, rediss:// or unix://")
+        try:  # what redis-py would fail on in every worker, said once at start
+            if re.search(r"\s", v.strip()):
+                raise ValueError("whitespace")
+            urlsplit(v.strip()).port  # noqa: B018
+        except ValueError:
+            # Not urllib's message: it can quote part of the password.
+            raise ValueError(
+                "REDIS_URL is not a valid URL (no spaces, the port a number; characters such "
+                "as / ? # @ : in a password percent-encoded, or use REDIS_PASSWORD)"
+            ) from None
         return v.strip()
 
     @field_validator("trusted_proxies")
@@ -137,3 +154,8 @@ class FrontendSettings(ServiceSettings):
             host, port = split_host_port(self.redis_domain, 6379, "REDIS_DOMAIN")
             return f"redis://{host}:{port}/0"
         return None
+
+    @property
+    def redis_password_value(self) -> str | None:
+        """REDIS_PASSWORD's value, for the Redis client only (a URL's own password wins)."""
+        return self.redis_password.get_secret_value() if self.redis_password else None
