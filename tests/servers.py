@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,3 +146,65 @@ def redis_server(tmp_path: Path, password: str | None = None) -> Iterator[RedisP
         if proc.process.poll() is None:
             proc.process.terminate()
             proc.process.wait(10)
+
+
+# Process trees: granian serves from worker processes forked by the main one, so a service's
+# memory is the sum over its tree, and a crash is every process of the tree dying at once.
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants alive now (from /proc), parents first."""
+    if not Path(f"/proc/{pid}").exists():
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue  # gone meanwhile
+        # The command name (2nd field) may hold spaces and parentheses: split after it.
+        ppid = int(stat[stat.rfind(")") + 2 :].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop(0)
+        tree.append(current)
+        todo.extend(sorted(children.get(current, [])))
+    return tree
+
+
+def tree_rss(pid: int) -> int:
+    """Resident memory of `pid` and its descendants, in bytes (VmRSS from /proc)."""
+    total = 0
+    for p in process_tree(pid):
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+def find_descendant(pid: int, *words: str) -> int:
+    """The first descendant of `pid` whose command line holds all `words` (as arguments)."""
+    for p in process_tree(pid)[1:]:
+        try:
+            argv = Path(f"/proc/{p}/cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if all(w in argv for w in words):
+            return p
+    raise LookupError(f"no process {' '.join(words)!r} under {pid}")
+
+
+def kill_tree(pid: int, sig: int = signal.SIGKILL) -> list[int]:
+    """Sends `sig` to `pid` and every descendant (a crashed container: all of it at once)."""
+    pids = process_tree(pid)
+    for p in pids:
+        with suppress(ProcessLookupError):
+            os.kill(p, sig)
+    return pids
