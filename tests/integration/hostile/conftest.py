@@ -1,6 +1,66 @@
-"""Hostile input against both services: the hypothesis profiles, in-process apps (fast
-properties) and real served processes (fewer examples, and schemathesis)."""
+"""Hostile input against both services: the hypothesis profiles, the apps in process (the
+fast properties, through httpx.ASGITransport) and as real served processes (fewer examples,
+raw sockets, schemathesis)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from monsterstack.frontend.app import create_app as create_frontend
+from monsterstack.frontend.settings import FrontendSettings
+from monsterstack.imagebackend.app import create_app as create_imagebackend
+from monsterstack.imagebackend.settings import ImagebackendSettings
 from tests.integration.hostile import strategies  # noqa: F401 - registers and loads the profiles
+from tests.servers import ServiceProcess, serve
+
+# Rate limiting off: hostile input is what is measured here, not the request rate.
+NO_RATE_LIMIT = {"RATE_LIMIT": "0"}
+
+
+@pytest.fixture
+async def clients() -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """Both services in this process: the frontend asks the imagebackend through its real
+    client (httpx), over an ASGI transport instead of a socket."""
+    imagebackend = create_imagebackend(ImagebackendSettings())
+    frontend = create_frontend(
+        FrontendSettings(rate_limit=0),
+        backend_transport=httpx.ASGITransport(imagebackend),
+    )
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(imagebackend), base_url="http://imagebackend"
+        ) as ib,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(frontend), base_url="http://frontend"
+        ) as fe,
+    ):
+        yield {"imagebackend": ib, "frontend": fe}
+
+
+@dataclass
+class Served:
+    imagebackend: ServiceProcess
+    frontend: ServiceProcess
+
+    def url(self, service: str) -> str:
+        process: ServiceProcess = getattr(self, service)
+        return process.url
+
+
+@pytest.fixture(scope="package")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """Both services as real processes on 127.0.0.1, the frontend using the imagebackend."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    with (
+        serve("imagebackend", tmp) as backend,
+        serve(
+            "frontend",
+            tmp,
+            {"IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend.port}", **NO_RATE_LIMIT},
+        ) as front,
+    ):
+        yield Served(backend, front)

@@ -157,6 +157,17 @@ names: st.SearchStrategy[str] = st.one_of(
     st.builds(_repeat, st.text(_alphabet, min_size=1, max_size=3), st.integers(10_240, 12_000)),
     # double encoding: the name is itself a percent-encoded string
     _short.map(lambda s: quote(s, safe="")),
+    # dots and suffixes: a name that is a dot segment, or ends in a format once its own
+    # format suffix is taken off
+    st.sampled_from([".", "..", "...", " .. ", "./..", "../..", "/..", "../"]),
+    st.builds(
+        "".join,
+        st.tuples(
+            _short,
+            st.sampled_from([".png", ".svg", ".webp", ".SVG", ".Png", "..", "."]),
+            st.sampled_from(["", ".png", ".svg", ".webp", ".WEBP", " "]),
+        ),
+    ),
 )
 
 
