@@ -91,8 +91,8 @@ def test_type_a_name_and_the_monster_appears_without_reload(
     assert _loaded_width(page) == 256
     assert page.evaluate("window.__same_document") is True
     assert "name=Grace+Hopper" in page.url  # the address bar can be shared
-    assert page.input_value("#url").endswith("/monster/Grace%20Hopper?size=256")
-    assert page.get_attribute("#download", "href") == "/monster/Grace%20Hopper?size=256"
+    assert page.input_value("#url").endswith("/monster/Grace%20Hopper.png?size=256")
+    assert page.get_attribute("#download", "href") == "/monster/Grace%20Hopper.png?size=256"
     assert page.errors == []  # type: ignore[attr-defined]
     # MONSTERSTACK_SCREENSHOTS=docs keeps the picture the README shows.
     shots = Path(os.environ.get("MONSTERSTACK_SCREENSHOTS") or tmp_path)
@@ -109,7 +109,7 @@ def test_without_javascript_the_form_still_works(
     p.fill("#name", "No Script")
     p.click("button[type=submit]")
     p.wait_for_url("**/?name=No+Script**")
-    assert "/monster/No%20Script?size=" in (p.get_attribute("#monster", "src") or "")
+    assert "/monster/No%20Script.png?size=" in (p.get_attribute("#monster", "src") or "")
     assert _loaded_width(p) > 0
     context.close()
 

@@ -45,7 +45,7 @@ def test_up_runs_the_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{port}"
         _wait(f"{base}/readyz", process)
         page = httpx.get(f"{base}/?name=Ada")
-        assert page.status_code == 200 and "/monster/Ada?size=" in page.text
+        assert page.status_code == 200 and "/monster/Ada.png?size=" in page.text
         assert "no Redis configured" in page.text  # the embedded cache
         image = httpx.get(f"{base}/monster/Ada?size=128")
         assert image.status_code == 200 and image.content == render("Ada", 128)

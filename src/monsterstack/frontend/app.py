@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from prometheus_client import Counter
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,7 +29,13 @@ from ..core.debug import add_internal_error_handler
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
 from ..core.monster_request import BadParameter, answer_early, parse
-from ..core.service import add_error_handlers, add_monster_route, add_operational_routes, wrap
+from ..core.service import (
+    ErrorBody,
+    add_error_handlers,
+    add_monster_route,
+    add_operational_routes,
+    wrap,
+)
 from ..generator import (
     ALGORITHM_VERSION,
     DEFAULT_STYLE,
@@ -140,6 +147,32 @@ class CachedMonsterEndpoint:
         )
 
 
+class AnyPath(Convertor[str]):
+    """Starlette's `path`, newlines included: a name may hold any character."""
+
+    regex = "(?s:.*)"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anypath", AnyPath())
+
+# The page is HTML, whatever went wrong; a query the framework refuses is JSON like elsewhere.
+PAGE_422: dict[int | str, dict[str, Any]] = {
+    422: {
+        "description": "A name over 512 bytes (the page, saying so) or a size out of range",
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+        },
+    }
+}
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^\w-]+", "-", name).strip("-")[:60] or "monster"
 
@@ -223,6 +256,7 @@ def create_app(
         if len(name.encode("utf-8")) > MAX_NAME_BYTES:
             name, error, status = DEFAULT_NAME, f"names are limited to {MAX_NAME_BYTES} bytes", 422
         size = size if size in PAGE_SIZES else PAGE_SIZE
+        # With the format's suffix: `.` and `..` stay names, `bob.svg` stays whole.
         path = "/monster/" + quote(name, safe="")
         html = page_template.render(
             title=settings.app_title,
@@ -231,7 +265,7 @@ def create_app(
             name=name,
             size=size,
             sizes=PAGE_SIZES,
-            image_url=f"{path}?size={size}",
+            image_url=f"{path}.png?size={size}",
             svg_url=f"{path}.svg?size={size}",
             filename=_slug(name),
             hostname=hostname,
@@ -241,14 +275,24 @@ def create_app(
         )
         return HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
 
-    @app.get("/", response_class=HTMLResponse, summary="The page (a plain form GET works too)")
+    @app.get(
+        "/",
+        response_class=HTMLResponse,
+        summary="The page (a plain form GET works too)",
+        responses=PAGE_422,
+    )
     async def index(
         name: Annotated[str, Query(max_length=2048)] = DEFAULT_NAME,
         size: Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)] = PAGE_SIZE,
     ) -> HTMLResponse:
         return await page(name, size)
 
-    @app.post("/", response_class=HTMLResponse, summary="The course's form post (field `name`)")
+    @app.post(
+        "/",
+        response_class=HTMLResponse,
+        summary="The course's form post (field `name`)",
+        responses=PAGE_422,
+    )
     async def index_post(request: Request) -> HTMLResponse:
         body = b""
         async for chunk in request.stream():
@@ -261,7 +305,9 @@ def create_app(
             raise BadParameter("name", "undecodable form", 400) from None
         size = form.get("size", "")
         # isdigit() alone admits '²', which int() refuses: ASCII digits only.
-        chosen = int(size) if size.isascii() and size.isdigit() else PAGE_SIZE
+        # At most 4 digits: int() refuses thousands of them (ValueError), and no size has more.
+        digits = size.isascii() and size.isdigit() and len(size) <= 4
+        chosen = int(size) if digits else PAGE_SIZE
         return await page(form.get("name", DEFAULT_NAME), chosen)
 
     add_monster_route(
@@ -271,11 +317,20 @@ def create_app(
         {503: {"description": "The imagebackend is not answering (Retry-After)"}},
     )
 
-    @app.get("/api/monsters/{name:path}", summary="Where a name's monster lives, in every format")
-    async def api_monster(name: str) -> dict[str, Any]:
-        req = parse(
-            b"/monster/" + quote(name, safe="").encode(), b"", DEFAULT_STYLE, settings.theme
-        )
+    @app.get(
+        "/api/monsters/{name:anypath}",
+        summary="Where a name's monster lives, in every format",
+        responses={
+            400: {"model": ErrorBody, "description": "The name is not valid UTF-8"},
+            422: {"model": ErrorBody, "description": "The name is longer than 512 bytes"},
+        },
+    )
+    async def api_monster(request: Request, name: str) -> dict[str, Any]:
+        # The name from the raw path, decoded once and strictly, as /monster does: the framework
+        # would have turned bytes that are not UTF-8 into U+FFFD and answered for that name.
+        raw = request.scope.get("raw_path") or quote(request.url.path).encode()
+        segment = raw.partition(b"/api/monsters/")[2]
+        req = parse(b"/monster/" + segment, b"", DEFAULT_STYLE, settings.theme)
         path = "/monster/" + quote(req.name, safe="")
         return {
             "name": req.name,

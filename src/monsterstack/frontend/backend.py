@@ -3,8 +3,6 @@ injectable transport (tests of the layer above can hand it an in-process app).""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import httpx
 
 from ..core.monster_request import MonsterRequest
@@ -31,9 +29,8 @@ class ImageBackend:
 
     async def fetch(self, req: MonsterRequest) -> tuple[bytes, str | None]:
         """(the image bytes, the backend's ETag) for exactly this request."""
-        path = "/monster/" + quote(req.name, safe="")
         try:
-            response = await self.client.get(path, params=req.query)
+            response = await self.client.get(req.path, params=req.query)
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"{type(exc).__name__} calling the imagebackend") from exc
         if response.status_code != 200:

@@ -25,7 +25,7 @@ def test_the_course_page_is_kept(client: httpx.Client) -> None:
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     html = r.text
     assert 'value="John Doe"' in html  # the default name
-    assert "/monster/John%20Doe?size=" in html  # its monster
+    assert "/monster/John%20Doe.png?size=" in html  # its monster
     assert "Container info" in html and "Served by" in html and "Visits" in html
 
 
@@ -40,9 +40,9 @@ def test_visits_are_counted_in_redis(client: httpx.Client) -> None:
 
 def test_the_course_form_post_and_the_plain_get(client: httpx.Client) -> None:
     posted = client.post("/", data={"name": "Ada Lovelace"})
-    assert posted.status_code == 200 and "/monster/Ada%20Lovelace?size=" in posted.text
+    assert posted.status_code == 200 and "/monster/Ada%20Lovelace.png?size=" in posted.text
     got = client.get("/", params={"name": "Ada Lovelace", "size": "128"})
-    assert "/monster/Ada%20Lovelace?size=128" in got.text
+    assert "/monster/Ada%20Lovelace.png?size=128" in got.text
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)

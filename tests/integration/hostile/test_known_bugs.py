@@ -1,9 +1,6 @@
-"""Bugs the hostile-input tests found in files this suite does not own (the frontend), each
-pinned with the smallest input that shows it, as a strict xfail: when a fix lands, its test
-passes, pytest reports it as a failure (XPASS strict), and the bug's entry in checks.py and
-its skip in the property tests are to be deleted with the xfail mark.
-
-Each test states the right behaviour; the reason says what happens today."""
+"""Bugs the hostile-input tests found in the frontend, each pinned with the smallest input that
+showed it: now regression tests. Each test states the right behaviour; the comment above it
+says what happened before the fix."""
 
 from __future__ import annotations
 
@@ -18,48 +15,44 @@ from .strategies import expect
 Clients = dict[str, httpx.AsyncClient]
 
 
-def bug(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
-@bug("frontend bug 1: backend.py asks for /monster/.. (httpx resolves it to /): 200 image/png")
+# Was frontend bug 1: backend.py asks for /monster/.. (httpx resolves it to /): 200 image/png.
 async def test_a_name_dot_dot_is_its_monster(clients: Clients) -> None:
     r = await clients["frontend"].get("/monster/%2E%2E")
     check_monster(r, expect("..", []))
 
 
-@bug("frontend bug 1: backend.py asks for /monster/. (httpx resolves it to /monster/): 503")
+# Was frontend bug 1: backend.py asks for /monster/. (httpx resolves it to /monster/): 503.
 async def test_a_name_dot_is_its_monster(clients: Clients) -> None:
     r = await clients["frontend"].get("/monster/%2E")
     check_monster(r, expect(".", []))
 
 
-@bug("frontend bug 1: backend.py asks for /monster/bob.svg?format=png: 422 there, 503 here")
+# Was frontend bug 1: backend.py asks for /monster/bob.svg?format=png: 422 there, 503 here.
 async def test_a_name_ending_in_a_format_is_its_monster(clients: Clients) -> None:
     r = await clients["frontend"].get("/monster/bob.svg.png")
     check_monster(r, expect("bob.svg.png", []))
 
 
-@bug("frontend bug 1: backend.py asks for /monster/bob.svg?format=svg: bob's SVG is served")
+# Was frontend bug 1: backend.py asks for /monster/bob.svg?format=svg: bob's SVG is served.
 async def test_a_name_ending_in_its_own_format_is_its_monster(clients: Clients) -> None:
     r = await clients["frontend"].get("/monster/bob.svg.svg?format=svg&size=80")
     check_monster(r, expect("bob.svg.svg", [("format", "svg"), ("size", "80")]))
 
 
-@bug("frontend bug 2: api_monster decodes %FF to U+FFFD and answers 200 for that name")
+# Was frontend bug 2: api_monster decodes %FF to U+FFFD and answers 200 for that name.
 async def test_the_json_api_refuses_bytes_that_are_not_utf8(clients: Clients) -> None:
     r = await clients["frontend"].get("/api/monsters/a%FFb")
     body = check_error(r)
     assert r.status_code == 400 and body is not None and body["field"] == "name"
 
 
-@bug("frontend bug 3: {name:path} does not match a newline: 404")
+# Was frontend bug 3: {name:path} does not match a newline: 404.
 async def test_the_json_api_answers_a_name_with_a_newline(clients: Clients) -> None:
     r = await clients["frontend"].get("/api/monsters/a%0Ab")
     assert r.status_code == 200 and r.json()["name"] == "a\nb"
 
 
-@bug("frontend bug 4: a name over 512 bytes gets an HTML 422 that the OpenAPI does not declare")
+# Was frontend bug 4: a name over 512 bytes gets an HTML 422 that the OpenAPI does not declare.
 async def test_a_long_name_on_the_page_is_answered_as_documented(clients: Clients) -> None:
     name = "a" * (MAX_NAME_BYTES + 1)  # within the documented maxLength of 2048
     r = await clients["frontend"].get(f"/?name={name}")
@@ -72,7 +65,7 @@ async def test_a_long_name_on_the_page_is_answered_as_documented(clients: Client
 
 
 @pytest.mark.parametrize("name", ["..", ".", "bob.svg", "bob.png"])
-@bug("frontend bug 5: the page links /monster/{name}?size= with no suffix")
+# Was frontend bug 5: the page links /monster/{name}?size= with no suffix.
 async def test_the_page_links_the_monster_of_its_name(clients: Clients, name: str) -> None:
     r = await clients["frontend"].get("/", params={"name": name})
     check_page(r, name)  # the rest of the page; its links are checked here
@@ -85,7 +78,7 @@ async def test_the_page_links_the_monster_of_its_name(clients: Clients, name: st
         assert (linked.name, linked.fmt) == (name, fmt)
 
 
-@bug("frontend bug 6: index_post calls int() on 4301+ digits: ValueError, 500")
+# Was frontend bug 6: index_post calls int() on 4301+ digits: ValueError, 500.
 async def test_a_form_size_of_many_digits_gives_the_page(clients: Clients) -> None:
     r = await clients["frontend"].post(
         "/",

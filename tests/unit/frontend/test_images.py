@@ -63,7 +63,7 @@ async def test_the_backend_is_asked_for_exactly_the_requested_picture() -> None:
     images, _ = _images(httpx.MockTransport(handler))
     await images.get(req, cache_key(req))
     url = seen[0].url
-    assert url.raw_path.startswith(b"/monster/a%2Fb%20c?")
+    assert url.raw_path.startswith(b"/monster/a%2Fb%20c.svg?")  # the suffix: one picture
     assert dict(url.params) == {
         "width": "40",
         "height": "30",

@@ -8,11 +8,12 @@
   if (!form || !img) return;
 
   const slug = (name) => (name.trim().replace(/[^\p{L}\p{N}_-]+/gu, "-").slice(0, 60) || "monster");
-  const imageUrl = (name, px, ext) =>
-    `/monster/${encodeURIComponent(name)}${ext ? "." + ext : ""}?size=${px}`;
+  // Always with the format's suffix: it keeps a name ending in ".svg" whole, and a name "."
+  // or ".." from being a dot segment that the browser resolves away.
+  const imageUrl = (name, px, ext) => `/monster/${encodeURIComponent(name)}.${ext}?size=${px}`;
 
   function show(name, px) {
-    const src = imageUrl(name, px, "");
+    const src = imageUrl(name, px, "png");
     img.classList.add("loading");
     status.textContent = "";
     status.classList.remove("error");
