@@ -14,11 +14,19 @@ from monsterstack.frontend.app import create_app as create_frontend
 from monsterstack.frontend.settings import FrontendSettings
 from monsterstack.imagebackend.app import create_app as create_imagebackend
 from monsterstack.imagebackend.settings import ImagebackendSettings
-from tests.integration.hostile import strategies  # noqa: F401 - registers and loads the profiles
+from tests.integration.hostile import strategies  # registers and loads the profiles
 from tests.servers import ServiceProcess, serve
 
 # Rate limiting off: hostile input is what is measured here, not the request rate.
 NO_RATE_LIMIT = {"RATE_LIMIT": "0"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The full profile runs ten times the examples: more than the suite's 120 s per test."""
+    if strategies.PROFILE == "full":
+        for item in items:
+            if "hostile" in item.nodeid:
+                item.add_marker(pytest.mark.timeout(1800))
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from monsterstack.generator import (
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 settings.register_profile(
     "ci",
-    max_examples=200,
+    max_examples=300,
     deadline=None,
     derandomize=True,  # the same examples on every run: CI failures reproduce
     database=None,  # nothing written into the tree

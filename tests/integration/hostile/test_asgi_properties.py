@@ -47,7 +47,7 @@ def runs(n: int) -> settings:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-@runs(150)
+@runs(400)
 @given(name=encoded_names(), query=encoded_queries(), head=st.booleans())
 async def test_monster_answers_follow_the_rules(
     clients: dict[str, httpx.AsyncClient],
@@ -70,7 +70,7 @@ async def test_monster_answers_follow_the_rules(
         assert again.headers["etag"] == r.headers["etag"]
 
 
-@runs(150)
+@runs(300)
 @given(name=encoded_names())
 async def test_the_json_api_names_the_same_monster(
     clients: dict[str, httpx.AsyncClient], name: EncodedName
@@ -94,7 +94,7 @@ async def test_the_json_api_names_the_same_monster(
         assert (linked.name, linked.fmt) == (want.name, fmt)
 
 
-@runs(100)
+@runs(300)
 @given(name=names, size=st.one_of(st.none(), sizes), method=st.sampled_from(["GET", "POST"]))
 async def test_the_page_shows_any_name_as_text(
     clients: dict[str, httpx.AsyncClient], name: str, size: str | None, method: str
@@ -121,7 +121,7 @@ async def test_the_page_shows_any_name_as_text(
     check_page(r, name)
 
 
-@runs(60)
+@runs(100)
 @given(
     size=st.one_of(
         sizes,

@@ -33,7 +33,7 @@ CONFIG = schemathesis.Config.from_dict(
     {
         "seed": 20_260_601,
         "generation": {
-            "max-examples": examples(150),
+            "max-examples": examples(400),
             "deterministic": PROFILE == "ci",
         },
     }
@@ -130,7 +130,7 @@ def test_stateful_sequences_conform(served: Served) -> None:
     run_state_machine_as_test(
         Workflow,
         settings=settings(
-            max_examples=examples(50),
+            max_examples=examples(100),
             stateful_step_count=6,
             deadline=None,
             derandomize=PROFILE == "ci",

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 @pytest.mark.parametrize("service", SERVICES)
 @settings(
-    max_examples=examples(40),
+    max_examples=examples(60),
     suppress_health_check=[
         *settings.default.suppress_health_check,
         HealthCheck.function_scoped_fixture,
