@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import socket
 import threading
@@ -185,13 +186,16 @@ class Scenario:
 
     name: str
     title: str
-    injected: str
+    fault: str  # what was injected, in a few words (the table)
+    injected: str  # ... in full (the details)
     load: str
     rerun: str = ""
     problems: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     rss: dict[str, list[float]] = field(default_factory=dict)
+    # Other work on the machine shows in the latencies: the 1-minute load average around it.
+    load_average: list[float] = field(default_factory=lambda: [round(os.getloadavg()[0], 2)])
 
     def check(self, condition: bool, problem: str) -> bool:
         if not condition:
@@ -219,11 +223,13 @@ class Scenario:
             "title": self.title,
             "profile": PROFILE.name,
             "load": self.load,
+            "fault": self.fault,
             "injected": self.injected,
             **summary,
             "mismatches": self.figures.get("integrity", {}).get("mismatches"),
             "rss_mib": self.rss,
             "figures": self.figures,
+            "load_average_1min": [*self.load_average, round(os.getloadavg()[0], 2)],
             "notes": " ".join(self.notes),
             "passed": not self.problems,
             "problems": self.problems,

@@ -17,7 +17,7 @@ class Profile:
     sustained_s: float  # the sustained-load scenario's run
     steady_s: float  # load before and after each fault
     fault_s: float  # how long a dependency stays down
-    slow_connections: int  # slowloris connections at once
+    slow_connections: int  # slowloris connections at once (beyond granian's 1,024 per worker)
     normal_clients: int  # well-behaved clients beside the slow ones
     miss_ratio: float = 0.2  # share of requests for names never asked before
 
@@ -33,7 +33,7 @@ PROFILES = {
         sustained_s=12,
         steady_s=3,
         fault_s=4,
-        slow_connections=200,
+        slow_connections=1100,
         normal_clients=4,
     ),
     "full": Profile(
@@ -42,7 +42,7 @@ PROFILES = {
         sustained_s=60,
         steady_s=10,
         fault_s=15,
-        slow_connections=1000,
+        slow_connections=3000,
         normal_clients=8,
     ),
 }

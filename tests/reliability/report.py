@@ -89,43 +89,64 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _result(e: dict[str, Any]) -> str:
+    if e.get("passed"):
+        return "pass"
+    return f"**FAIL** ({len(e.get('problems', []))})"
+
+
 def table(report: dict[str, Any]) -> str:
+    """The scenarios' table, then each scenario's details (what failed, figures, re-run)."""
     scenarios: dict[str, Any] = report.get("scenarios", {})
     names = [n for n in ORDER if n in scenarios] + [n for n in scenarios if n not in ORDER]
     m = report.get("machine", {})
+    profiles = sorted({str(scenarios[n].get("profile", "?")) for n in names})
     lines = [
-        f"Machine: {m.get('cpus', '?')} cores ({m.get('cpu_model') or 'unknown CPU'}), "
-        f"Python {m.get('python', '?')}, Linux {m.get('kernel', '?')}. "
-        "Load, servers and Redis share these cores.",
+        f"Measured with the {' and '.join(profiles)} profile on {m.get('cpus', '?')} cores "
+        f"({m.get('cpu_model') or 'unknown CPU'}, Python {m.get('python', '?')}, Linux "
+        f"{m.get('kernel', '?')}); the load generator, the services and Redis share them. "
+        "Latency is the client's: from sending the request to the last byte of the answer. "
+        "RSS: a service's main process and its granian worker together.",
         "",
-        "| scenario | profile, load | injected | requests | errors | mismatches | p50 ms "
-        "| p99 ms | RSS MiB before → after | result and notes |",
+        "| scenario | injected | load | requests | errors | mismatches | p50 ms | p99 ms "
+        "| RSS MiB before → after | result |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for name in names:
         e = scenarios[name]
-        verdict = "**pass**" if e.get("passed") else "**FAIL**: " + "; ".join(e.get("problems", []))
-        notes = " ".join(filter(None, [verdict, e.get("notes", "")]))
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(c)
-                for c in (
-                    f"{e.get('title', name)}",
-                    f"{e.get('profile', '?')}: {e.get('load', '')}",
-                    e.get("injected", ""),
-                    e.get("requests", "—"),
-                    e.get("errors", "—"),
-                    e.get("mismatches", "—"),
-                    _ms(e.get("p50_ms")),
-                    _ms(e.get("p99_ms")),
-                    _rss(e),
-                    notes,
-                )
-            )
-            + " |"
+        cells = (
+            f"[{e.get('title', name)}](#{_anchor(e.get('title', name))})",
+            e.get("fault", ""),
+            e.get("load", ""),
+            e.get("requests", "—"),
+            e.get("errors", "—"),
+            e.get("mismatches", "—"),
+            _ms(e.get("p50_ms")),
+            _ms(e.get("p99_ms")),
+            _rss(e),
+            _result(e),
         )
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    for name in names:
+        e = scenarios[name]
+        lines += ["", f"#### {e.get('title', name)}", ""]
+        lines.append(f"- Injected: {e.get('injected', '')}.")
+        if e.get("notes"):
+            lines.append(f"- Measured: {e['notes']}")
+        if e.get("load_average_1min"):
+            before, after = e["load_average_1min"]
+            lines.append(f"- Machine's 1-minute load average: {before} before, {after} after.")
+        for problem in e.get("problems", []):
+            lines.append(f"- **Failed**: {problem}")
+        if e.get("rerun"):
+            lines.append(f"- Re-run: `{e['rerun']}`")
     return "\n".join(lines) + "\n"
+
+
+def _anchor(title: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
 
 
 def update(doc: Path, text: str) -> None:

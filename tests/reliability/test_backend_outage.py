@@ -25,8 +25,14 @@ from .harness import (
 from .load import LoadRun, Sample, Workload, summarise, warm
 
 BACKEND_TIMEOUT = 1.0  # the frontend's setting in this scenario (default 2)
-MARGIN = 0.5  # scheduling on two busy cores
+MARGIN = 0.5  # at least: scheduling on two busy cores
 READY_CACHE_S = 1.0  # the frontend checks the imagebackend at most once a second
+
+
+def _span(samples: list[Sample]) -> float:
+    if not samples:
+        return 1.0
+    return max(s.end for s in samples) - min(s.start for s in samples)
 
 
 @pytest.mark.timeout(PROFILE.pytest_timeout)
@@ -35,6 +41,7 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
     scenario = Scenario(
         "imagebackend-outage",
         "imagebackend killed, then frozen",
+        fault=f"imagebackend SIGKILL ({fault:g} s, restarted), then SIGSTOP ({fault:g} s)",
         injected=f"SIGKILL to the imagebackend's process tree for {fault:g} s, restarted on the "
         f"same port; later SIGSTOP for {fault:g} s, then SIGCONT "
         f"(BACKEND_TIMEOUT={BACKEND_TIMEOUT:g})",
@@ -87,7 +94,12 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
     kill_down = ready.first(503, marks["killed"])
     freeze_down = ready.first(503, marks["frozen"])
     freeze_up = ready.first(200, marks["thawed"])
-    bound = BACKEND_TIMEOUT + MARGIN
+    # What an outage may add to an answer is the timeout: the bound is BACKEND_TIMEOUT beyond
+    # the slowest answer before any fault (queueing, when the load saturates the machine).
+    healthy_max = max(
+        (s.latency for s in results.samples if s.start < marks["killed"] - 2), default=0
+    )
+    bound = BACKEND_TIMEOUT + max(MARGIN, healthy_max)
     summary = results.summary(ok=(200, 503))
     # A request sent just before a fault may meet it on its way to the imagebackend: the
     # all-200 phases start and end `bound` away from the faults.
@@ -98,7 +110,9 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
         "frozen": between(marks["frozen"], marks["thawed"]),
         "thawed": between(marks["thawed"] + bound, float("inf")),
     }
-    figures = {name: summarise(s, results.duration, ok=(200, 503)) for name, s in phases.items()}
+    figures = {
+        name: summarise(chosen, _span(chosen), ok=(200, 503)) for name, chosen in phases.items()
+    }
     scenario.figures.update(
         {
             "phases": figures,
@@ -117,7 +131,9 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
     n503 = summary["statuses"].get("503", 0)  # type: ignore[union-attr]
     scenario.note(
         f"{n503} clean 503s (fresh names only) while the imagebackend was down or frozen; "
-        f"slowest answer {summary['max_ms']} ms (bound {bound * 1000:.0f}); readiness 503 "
+        f"slowest answer {summary['max_ms']} ms (bound {bound * 1000:.0f}: BACKEND_TIMEOUT + "
+        f"{(bound - BACKEND_TIMEOUT) * 1000:.0f} ms, the slowest before the faults or "
+        f"{MARGIN * 1000:.0f}); readiness 503 "
         f"{scenario.figures['seconds_to_unready_after_kill']} s after the kill and "
         f"{scenario.figures['seconds_to_unready_after_freeze']} s after the freeze; ready "
         f"{scenario.figures['seconds_to_ready_after_restart']} s after the restart, "
@@ -128,7 +144,16 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
     scenario.check(
         not hot_failed, f"{len(hot_failed)} cached pictures not served: {hot_failed[:3]}"
     )
-    scenario.check(not slow, f"{len(slow)} requests took longer than {bound} s: {slow[:3]}")
+    scenario.check(
+        not slow,
+        f"{len(slow)} requests took longer than {bound:.2f} s: "
+        + ", ".join(
+            f"{'hot' if s.hot else 'fresh'} {s.status or s.error} in {s.latency:.2f} s, sent at "
+            f"{since(s.start)} s"
+            for s in sorted(slow, key=lambda s: -s.latency)[:5]
+        )
+        + f" (phases from the load's start: {scenario.figures['marks_s']})",
+    )
     scenario.check(n503 > 0, "no 503 at all: the outage was not seen")
     scenario.check(
         kill_down is not None and kill_down - marks["killed"] <= READY_CACHE_S + MARGIN + 1,

@@ -71,4 +71,4 @@ def test_report_entries_merge_into_one_file_and_render_as_a_table(tmp_path: Path
     assert list(report["scenarios"]) == ["a", "b"]
     assert report["scenarios"]["a"]["requests"] == 11
     text = table(report)
-    assert "| A2 |" in text and "**FAIL**: x" in text
+    assert "[A2](#a2)" in text and "**FAIL** (1)" in text and "- **Failed**: x" in text

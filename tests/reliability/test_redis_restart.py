@@ -58,6 +58,7 @@ def test_redis_killed_and_restarted_under_load(tmp_path: Path) -> None:
     scenario = Scenario(
         "redis-restart",
         "Redis killed and restarted",
+        fault=f"redis-server SIGKILL, {PROFILE.fault_s:g} s down, restarted empty",
         injected=f"SIGKILL to redis-server after {PROFILE.steady_s:g} s, restarted (empty) on "
         f"the same port {PROFILE.fault_s:g} s later",
         load=describe_load(PROFILE.clients, total),

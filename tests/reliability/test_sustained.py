@@ -37,6 +37,7 @@ def test_sustained_load(tmp_path: Path) -> None:
     scenario = Scenario(
         "sustained",
         "Sustained load",
+        fault="none",
         injected="nothing: mixed hits and misses through the frontend, Redis as shared cache",
         load=describe_load(PROFILE.clients, PROFILE.sustained_s) + ", `monsterstack up --redis`",
         rerun="RELIABILITY_PROFILE=full uv run --frozen pytest "
