@@ -132,7 +132,7 @@ def _monster_loaded(page: Page) -> None:
 
 
 def _linked_name(url: str) -> tuple[str, str]:
-    """(the name, the extension) that a /monster/... link names."""
+    """(the name, the format) that a /monster/... link names ("" without a suffix)."""
     path = urlsplit(url).path
     assert path.startswith("/monster/"), url
     segment = path.removeprefix("/monster/")
@@ -165,7 +165,7 @@ def check_page_shows(page: Page, name: str, frontend: ServiceProcess) -> None:
         assert value.startswith("/monster/"), (sel, value)
         absolute = page.eval_on_selector(sel, f"e => e.{key}")
         assert absolute.startswith(frontend.url + "/monster/"), absolute  # never javascript:
-        assert _linked_name(absolute)[0] == want or want in (".", ".."), (sel, absolute)
+        assert _linked_name(absolute) == (want, "svg" if sel == "#svg" else "png"), absolute
     for sel in ("#download", "#svg"):
         assert SLUG.fullmatch(page.get_attribute(sel, "download") or ""), sel
     url = page.input_value("#url")
@@ -190,7 +190,7 @@ def test_payloads_never_execute_and_show_as_text(
     page.wait_for_function("() => document.getElementById('status').textContent !== ''")
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == page.input_value("#url"), copied
-    assert _linked_name(copied)[0] == shown(payload) or shown(payload) in (".", "..")
+    assert _linked_name(copied) == (shown(payload), "png"), copied
     alarms.check(page, "copy link")
 
     # 3. typed into the form: app.js updates the page in place
@@ -208,7 +208,7 @@ def test_payloads_never_execute_and_show_as_text(
     for sel in ("#download", "#svg"):
         assert SLUG.fullmatch(page.get_attribute(sel, "download") or ""), sel
     src = page.eval_on_selector("#monster", "e => e.src")
-    assert src.startswith(base + "/monster/") and _linked_name(src)[0] == typed
+    assert src.startswith(base + "/monster/") and _linked_name(src) == (typed, "png")
 
     # 4. the course's form POST, name and size fields
     with page.expect_navigation():

@@ -1,9 +1,4 @@
-"""What every answer to hostile input must be, for the in-process and the served tests alike.
-
-Known frontend bugs (in files this suite does not own) are named here, each with the input
-that shows it; test_known_bugs.py pins each with a strict xfail, so the day one is fixed
-that test fails and says to delete the bug from this list (and from the property skips).
-"""
+"""What every answer to hostile input must be, for the in-process and the served tests alike."""
 
 from __future__ import annotations
 
@@ -80,59 +75,6 @@ def suffixed(name: str) -> bool:
     return dot >= 0 and name[dot:].lower() in (".png", ".svg", ".webp")
 
 
-def frontend_monster_bug(want: Expected) -> str | None:
-    """Frontend bug 1 (frontend/backend.py): the imagebackend is asked for
-    `/monster/{quote(name)}?format=..`: a name `.`/`..` is resolved away by httpx
-    (`/monster/..` is `/`: the imagebackend's index JSON is served as image/png with the
-    monster's ETag), and a name ending in `.svg`/`.png`/`.webp` loses that suffix to the
-    imagebackend (503 when it contradicts `format`, another monster when not)."""
-    if not want.ok:
-        return None
-    if want.name in (".", ".."):
-        return "dot segment"
-    if suffixed(want.name):
-        return "suffix in the name"
-    return None
-
-
-def api_monster_bug(text: str | None) -> str | None:
-    """Frontend bugs 2 and 3 (frontend/app.py, api_monster): the name comes from the decoded
-    path, so bytes that are not UTF-8 become U+FFFD (200 for another name, where /monster
-    answers 400), and `{name:path}` does not match a newline (404)."""
-    if text is None:
-        return "not UTF-8"
-    if "\n" in text:
-        return "newline"
-    return None
-
-
-def page_bug(text: str) -> str | None:
-    """Frontend bug 4 (frontend/app.py, index): a name of more than 512 bytes once
-    normalised (up to the documented 2048 characters) gets an HTML 422, undocumented."""
-    if len(norm(text).encode("utf-8")) > MAX_NAME_BYTES and len(text) <= 2048:
-        return "long name: 422 in HTML"
-    return None
-
-
-def form_size_bug(size: str) -> str | None:
-    """Frontend bug 6 (frontend/app.py, index_post): `int(size)` of more than 4300 ASCII
-    digits raises ValueError (Python's integer-string limit): a 500, with the traceback in
-    the body under CONTEXT=DEV."""
-    return "int() digit limit" if size.isascii() and size.isdigit() and len(size) > 4300 else None
-
-
-def page_link_bug(shown: str) -> str | None:
-    """Frontend bug 5 (frontend/app.py page(), static/app.js imageUrl): the page links the
-    picture as `/monster/{quote(name)}?size=` with no suffix: for `.`/`..` the browser
-    resolves the link to `/` (no picture), and a name ending in `.svg` links the SVG of
-    another name as the PNG (and `….png` the PNG of another name)."""
-    if shown in (".", ".."):
-        return "dot segment"
-    if suffixed(shown):
-        return "suffix in the name"
-    return None
-
-
 class Page(HTMLParser):
     """The page's elements, as an HTML parser sees them (attribute values unescaped)."""
 
@@ -176,8 +118,6 @@ def check_page(r: httpx.Response, name: str) -> None:
             if key in attrs:
                 assert attrs[key].startswith("/"), (tag, attrs)
     assert page.by_id("url")["value"] == page.by_id("monster")["src"]
-    if page_link_bug(shown):
-        return
     for id_, key, fmt in (
         ("monster", "src", "png"),
         ("download", "href", "png"),

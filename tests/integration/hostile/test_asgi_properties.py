@@ -14,13 +14,9 @@ from hypothesis import strategies as st
 from monsterstack.generator import MAX_NAME_BYTES, Format, Style, etag
 
 from .checks import (
-    api_monster_bug,
     check_error,
     check_monster,
     check_page,
-    form_size_bug,
-    frontend_monster_bug,
-    page_bug,
 )
 from .strategies import (
     EncodedName,
@@ -58,8 +54,6 @@ async def test_monster_answers_follow_the_rules(
 ) -> None:
     raw_query, pairs = query
     want = expect(name.text, pairs)
-    if service == "frontend":
-        assume(not frontend_monster_bug(want))  # pinned in test_known_bugs.py
     url = f"/monster/{name.raw}" + (f"?{raw_query}" if raw_query else "")
     assume(len(url) < MAX_URL)  # longer: 414 from a real server (test_served.py)
     r = await clients[service].request("HEAD" if head else "GET", url)
@@ -75,7 +69,6 @@ async def test_monster_answers_follow_the_rules(
 async def test_the_json_api_names_the_same_monster(
     clients: dict[str, httpx.AsyncClient], name: EncodedName
 ) -> None:
-    assume(not api_monster_bug(name.text))  # pinned in test_known_bugs.py
     assume(len(name.raw) < MAX_URL - 100)
     r = await clients["frontend"].get(f"/api/monsters/{name.raw}")
     want = expect(name.text, [])
@@ -99,7 +92,6 @@ async def test_the_json_api_names_the_same_monster(
 async def test_the_page_shows_any_name_as_text(
     clients: dict[str, httpx.AsyncClient], name: str, size: str | None, method: str
 ) -> None:
-    assume(not page_bug(name))  # pinned in test_known_bugs.py
     fields = {"name": name, **({"size": size} if size is not None else {})}
     encoded = "&".join(f"{k}={quote(v, safe='')}" for k, v in fields.items())
     if method == "GET":
@@ -135,7 +127,6 @@ async def test_any_form_size_gives_the_page(
     """The form's size field: any value gives the page (a size it does not offer: 256)."""
     body = f"name=x&size={quote(size, safe='')}"
     assume(len(body) <= 8192)
-    assume(not form_size_bug(size))  # pinned in test_known_bugs.py
     r = await clients["frontend"].post(
         "/", content=body, headers={"content-type": "application/x-www-form-urlencoded"}
     )

@@ -4,11 +4,11 @@ stateful phase (links between operations); every built-in check (no 5xx, status 
 content types, headers and bodies as documented, valid data accepted, invalid refused,
 `Allow` on 405...). Zero failures is the bar.
 
-Two rules of /monster/{name} cannot be said in JSON Schema: the name's bound is 512 UTF-8
-bytes once NFC-normalised (a schema counts characters), and a `.svg`/`.png`/`.webp` suffix
-that contradicts `format=` is refused. A 422 for schema-valid data is accepted there only when
-the README's rules (strategies.expect) say that request breaks one of those two, and nothing
-else; every other check still runs on it.
+Two rules cannot be said in JSON Schema: a name's bound is 512 UTF-8 bytes once
+NFC-normalised (a schema counts characters), and a `.svg`/`.png`/`.webp` suffix that
+contradicts `format=` is refused. A 422 for schema-valid data is accepted (on /monster/{name},
+and on the page for its name) only when the README's rules (strategies.expect) say that
+request breaks one of those two, and nothing else; every other check still runs on it.
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ from schemathesis import Case, Response
 from schemathesis.checks import CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from .checks import api_monster_bug, frontend_monster_bug, page_bug
+from monsterstack.generator import MAX_NAME_BYTES
+
 from .conftest import Served
-from .strategies import PROFILE, examples, expect
+from .strategies import PROFILE, examples, expect, norm
 
 CONFIG = schemathesis.Config.from_dict(
     {
@@ -64,24 +65,17 @@ def _query(case: Case) -> list[tuple[str, str]]:
 
 
 def inexpressible_refusal(case: Case, response: Response) -> bool:
-    """A 422 on /monster/{name} that the README's rules require, for a reason the schema
-    cannot express (see the module's docstring)."""
-    if case.operation.path != "/monster/{name}" or response.status_code != 422:
+    """A 422 that the README's rules require for a reason the schema cannot express (see the
+    module's docstring): on /monster/{name}, and on the page for a name over 512 bytes."""
+    if response.status_code != 422:
         return False
-    want = expect(_name(case), _query(case))
-    return not want.ok and set(want.problems) <= {"name", "format"}
-
-
-def known_bug(case: Case) -> str | None:
-    """A frontend bug pinned in test_known_bugs.py (checks.py describes each)."""
-    path = case.operation.path
-    if path == "/monster/{name}":
-        return frontend_monster_bug(expect(_name(case), _query(case)))
-    if path == "/api/monsters/{name}":
-        return api_monster_bug(_name(case))
-    if path == "/" and case.method == "GET":
-        return page_bug(str((case.query or {}).get("name", "")))
-    return None
+    if case.operation.path == "/monster/{name}":
+        want = expect(_name(case), _query(case))
+        return not want.ok and set(want.problems) <= {"name", "format"}
+    if case.operation.path == "/" and case.method == "GET":
+        name = str((case.query or {}).get("name", ""))
+        return len(norm(name).encode("utf-8")) > MAX_NAME_BYTES
+    return False
 
 
 def validate(case: Case, response: Response, check: Callable[..., None]) -> None:
@@ -103,8 +97,6 @@ def test_imagebackend_conforms_to_its_openapi(case: Case) -> None:
 
 @frontend.parametrize()
 def test_frontend_conforms_to_its_openapi(case: Case) -> None:
-    if known_bug(case):
-        return
     response = case.call()
     validate(case, response, lambda r, **kw: case.validate_response(r, **kw))
 
@@ -119,8 +111,6 @@ def test_stateful_sequences_conform(served: Served) -> None:
         def validate_response(
             self, response: Response, case: Case, additional_checks: Any = None, **kwargs: Any
         ) -> None:
-            if service == "frontend" and known_bug(case):
-                return
             validate(
                 case,
                 response,

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from .checks import check_error, check_monster, frontend_monster_bug
+from .checks import check_error, check_monster
 from .conftest import Served
 from .strategies import EncodedName, encoded_names, encoded_queries, examples, expect
 
@@ -42,8 +42,6 @@ def test_monster_answers_follow_the_rules(
 ) -> None:
     raw_query, pairs = query
     want = expect(name.text, pairs)
-    if service == "frontend":
-        assume(not frontend_monster_bug(want))  # pinned in test_known_bugs.py
     url = f"{served.url(service)}/monster/{name.raw}" + (f"?{raw_query}" if raw_query else "")
     assume(len(url) < 65_000)  # httpx's bound; longer ones are sent raw below
     r = httpx.request("HEAD" if head else "GET", url, timeout=10)
@@ -120,14 +118,11 @@ NOT_HTTP = [
 @pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize(("target", "text"), LITERAL, ids=[repr(t[:24]) for t, _ in LITERAL])
 def test_raw_targets_name_their_literal_monster(
-    served: Served, service: str, target: bytes, text: str, request: pytest.FixtureRequest
+    served: Served, service: str, target: bytes, text: str
 ) -> None:
     query = target.partition(b"?")[2]
     pairs = [tuple(p.split("=", 1)) for p in query.decode().split("&")] if query else []
     want = expect(text, pairs)  # type: ignore[arg-type]
-    if service == "frontend" and (bug := frontend_monster_bug(want)):
-        reason = f"frontend bug 1 ({bug}), see test_known_bugs.py"
-        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
     r = raw_request(getattr(served, service).port, target)
     assert from_the_app(r), r
     check_monster(r, want)
