@@ -328,9 +328,8 @@ def create_app(
     async def api_monster(request: Request, name: str) -> dict[str, Any]:
         # The name from the raw path, decoded once and strictly, as /monster does: the framework
         # would have turned bytes that are not UTF-8 into U+FFFD and answered for that name.
-        raw = request.scope.get("raw_path") or quote(request.url.path).encode()
-        segment = raw.partition(b"/api/monsters/")[2]
-        req = parse(b"/monster/" + segment, b"", DEFAULT_STYLE, settings.theme)
+        raw = request.scope.get("raw_path") or quote(request.scope["path"], safe="/").encode()
+        req = parse(raw, b"", DEFAULT_STYLE, settings.theme, prefix=b"/api/monsters/")
         path = "/monster/" + quote(req.name, safe="")
         return {
             "name": req.name,
