@@ -139,7 +139,8 @@ def test_redis_killed_and_restarted_under_load(tmp_path: Path) -> None:
     scenario.check(
         steady is not None and steady <= STEADY_BOUND_S,
         f"the shared cache kept failing after Redis was back: {errors_after:.0f} more cache "
-        f"errors, steady after {steady} s (bound {STEADY_BOUND_S:g} s). Each pooled Redis "
+        f"errors, steady after {'never' if steady is None else f'{steady:.1f}'} s (bound "
+        f"{STEADY_BOUND_S:g} s). Each pooled Redis "
         "connection that died with the server fails once when next used, and each such "
         "failure opens the circuit for 2 s again (frontend/cache.py RedisCache._trip)",
     )
