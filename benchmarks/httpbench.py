@@ -89,8 +89,9 @@ def free_port() -> int:
 
 def server_command(port: int, config: Config) -> list[str]:
     if config.thread_tokens is not None:  # the same server, around the experiment's factory
-        code = "from monsterstack.core.server import serve; serve({!r}, host={!r}, port={}, "
-        code += "workers={}, shutdown_delay=0, log_level='warning')"
+        code = "from monsterstack.core.server import serve; "
+        code += "from monsterstack.core.settings import ServiceSettings as S; "
+        code += "serve({!r}, S(host={!r}, port={}, workers={}, log_level='warning'))"
         factory = "benchmarks.thread_limit:factory"
         return [sys.executable, "-c", code.format(factory, HOST, port, config.workers)]
     options = ["--host", HOST, "--port", str(port), "--workers", str(config.workers)]

@@ -59,16 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"monsterstack {args.service}: {exc}", file=sys.stderr)
         return 2
     mlogging.configure(settings.context, settings.log_level, args.service)
-    serve(
-        factory,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        shutdown_delay=settings.shutdown_delay,
-        log_level=settings.log_level,
-        header_timeout=settings.header_timeout,
-        max_header_bytes=settings.max_header_bytes,
-    )
+    serve(factory, settings)
     return 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .health import Health
 from .metrics import HttpMetrics
 
 VERSION_HEADER = b"x-monsterstack-version"
@@ -23,10 +24,13 @@ class ObservabilityMiddleware:
     the router leaves in scope["route"], never by the raw path.
     """
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, version: str) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: HttpMetrics, version: str, health: Health | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.version = version.encode()
+        self.health = health
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -41,6 +45,10 @@ class ObservabilityMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message["headers"] = [*message.get("headers", ()), version]
+                if self.health is not None and self.health.draining_recently():
+                    # Draining: this connection's last answer, so that no client sends another
+                    # request on it just as the server closes it (seen: 1 in ~2,000 lost).
+                    message["headers"].append((b"connection", b"close"))
             await send(message)
 
         m = self.metrics

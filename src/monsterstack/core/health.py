@@ -8,6 +8,7 @@ process by creating a flag file, so each worker's /readyz turns 503 before the s
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,9 +27,19 @@ class Health:
         default_factory=lambda: Path(p) if (p := os.environ.get(DRAIN_FLAG_ENV)) else None
     )
     _draining: bool = False
+    _seen_draining: bool = False
+    _seen_at: float = -1.0
 
     def start_draining(self) -> None:
         self._draining = True
+
+    def draining_recently(self, max_age: float = 0.1) -> bool:
+        """`draining`, looked up at most every `max_age` seconds: cheap enough for every
+        response (the flag file is not stat'ed per request)."""
+        now = time.monotonic()
+        if not self._seen_draining and now - self._seen_at > max_age:
+            self._seen_draining, self._seen_at = self.draining, now
+        return self._seen_draining
 
     @property
     def draining(self) -> bool:

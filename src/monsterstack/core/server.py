@@ -19,12 +19,13 @@ import threading
 from pathlib import Path
 from typing import Any, TypeVar
 
-from granian.constants import Interfaces
-from granian.http import HTTP1Settings, HTTP2Settings
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
 
 from .health import DRAIN_FLAG_ENV
+from .settings import ServiceSettings
 
 log = logging.getLogger("monsterstack.server")
 T = TypeVar("T")
@@ -52,49 +53,46 @@ class DrainingServer(MPServer):
         timer.start()
 
 
-def serve(
-    factory: str,
-    *,
-    host: str,
-    port: int,
-    workers: int,
-    shutdown_delay: float,
-    log_level: str = "info",
-    header_timeout: float = 10.0,
-    max_header_bytes: int = 65536,
-) -> None:
+def serve(factory: str, settings: ServiceSettings) -> None:
     """Serve `module:function` (an app factory) until SIGTERM/SIGINT, then drain and return.
 
-    `header_timeout` bounds how long a client may take to send its request line and headers
-    (a slowloris holds a connection no longer); `max_header_bytes` bounds their size (a larger
-    request is refused by granian before any Python code sees it).
+    Connection limits, so that slow or silent clients cannot take the server away from the
+    others (each measured in tests/reliability/test_slow_clients.py):
+    - HTTP/1.1 only: in granian's `auto` mode a connection that never sends a byte waits for
+      the protocol to be chosen and the header timeout never starts (silent connections
+      stayed open for good); the Ingress and the frontend speak HTTP/1.1 to the services.
+    - `header_timeout`: how long a client may take to send its request line and headers.
+    - `max_header_bytes`: their size; larger is refused (431) before any Python code runs.
+    - `max_connections`: granian's backpressure, which counts connections still sending their
+      headers too; at its default (1024) 1,100 slow clients made a new one wait ~10 s.
     """
     with tempfile.TemporaryDirectory(prefix="monsterstack-") as tmp:
         drain_flag = Path(tmp) / "draining"
         os.environ[DRAIN_FLAG_ENV] = str(drain_flag)
-        if workers > 1:
+        if settings.workers > 1:
             # Each worker counts in shared files; /metrics adds them up (prometheus_client).
             metrics_dir = Path(tmp) / "metrics"
             metrics_dir.mkdir()
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         server = DrainingServer(
             factory,
-            address=host,
-            port=port,
+            address=settings.host,
+            port=settings.port,
             interface=Interfaces.ASGI,
-            workers=workers,
+            http=HTTPModes.http1,
+            workers=settings.workers,
             factory=True,
-            log_level=LogLevels(log_level.lower()),
+            log_level=LogLevels(settings.log_level.lower()),
             log_access=False,
             drain_flag=drain_flag,
-            shutdown_delay=shutdown_delay,
+            shutdown_delay=settings.shutdown_delay,
             workers_kill_timeout=30,
             respawn_failed_workers=True,  # a crashed worker is replaced, not the server lost
+            backpressure=settings.max_connections,
             http1_settings=HTTP1Settings(
-                header_read_timeout=int(header_timeout * 1000),
-                max_buffer_size=max_header_bytes,
+                header_read_timeout=int(settings.header_timeout * 1000),
+                max_buffer_size=settings.max_header_bytes,
             ),
-            http2_settings=HTTP2Settings(max_headers_size=max_header_bytes),
         )
         server.serve()
 

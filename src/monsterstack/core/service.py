@@ -213,10 +213,12 @@ def wrap(
     endpoint: ASGIApp,
     metrics: HttpMetrics,
     version: str,
+    health: Health,
     inner: Callable[[ASGIApp], ASGIApp] | None = None,
 ) -> ASGIApp:
-    """The app as served: /monster on the fast path, the rest through FastAPI, all observed."""
+    """The app as served: /monster on the fast path, the rest through FastAPI, all observed
+    (and, once draining, every answer closing its connection)."""
     served: ASGIApp = FastPath(app, PREFIX, ROUTE, endpoint)
     if inner is not None:
         served = inner(served)
-    return ObservabilityMiddleware(served, metrics=metrics, version=version)
+    return ObservabilityMiddleware(served, metrics=metrics, version=version, health=health)

@@ -56,10 +56,18 @@ class ServiceSettings(BaseSettings):
         "off instead of holding a connection)",
     )
     max_header_bytes: int = Field(
-        65536,
+        32768,
         ge=8192,
         le=16 * 1024 * 1024,
-        description="largest request line + headers accepted, in bytes (larger: refused)",
+        description="request line + headers buffer, in bytes: larger requests get 431 (granian "
+        "checks as its read buffer fills, so the refusal comes at 1 to 2 times this)",
+    )
+    max_connections: int = Field(
+        4096,
+        ge=16,
+        le=1_000_000,
+        description="connections a worker holds at once, those still sending headers included "
+        "(granian's backpressure; mind the file-descriptor limit)",
     )
     version_label: str = Field(
         "", max_length=63, description="overrides the version the service reports"

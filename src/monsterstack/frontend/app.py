@@ -369,14 +369,14 @@ def create_app(
         return RedirectResponse("/monster/monsterstack?size=32", status_code=301)
 
     if policy is None or limiter is None:
-        return wrap(app, endpoint, metrics, version, inner=SecurityHeaders)
+        return wrap(app, endpoint, metrics, version, health, inner=SecurityHeaders)
     limited, trusted = limiter, settings.trusted_networks
 
     def outer(served: ASGIApp) -> ASGIApp:
         # Security headers outermost, so a 429 carries them too.
         return SecurityHeaders(RateLimitMiddleware(served, limited, policy, trusted))
 
-    return wrap(app, endpoint, metrics, version, inner=outer)
+    return wrap(app, endpoint, metrics, version, health, inner=outer)
 
 
 def build_limiter(cache: Cache, policy: Policy, metrics: HttpMetrics) -> Limiter:

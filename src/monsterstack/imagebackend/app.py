@@ -147,7 +147,7 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
             "parameters": FIX,
         }
 
-    return wrap(app, endpoint, metrics, version)
+    return wrap(app, endpoint, metrics, version, health)
 
 
 def app_from_env() -> ASGIApp:

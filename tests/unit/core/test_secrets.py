@@ -88,13 +88,13 @@ def test_a_loaded_password_is_registered_and_kept_out_of_repr(
     assert secrets.redact(f"{in_url} {alone}") == "*** ***"
 
 
-def test_redis_errors_are_masked_before_they_reach_readyz() -> None:
+async def test_redis_errors_are_masked_before_they_reach_readyz() -> None:
     password = fresh()
     cache = RedisCache("redis://127.0.0.1:1/0", 0.2, password=password)
-    cache._trip(OSError(f"something quoted the password {password} in a very long message"))
+    await cache._trip(OSError(f"something quoted the password {password} in a very long message"))
     assert password not in cache.last_error and "***" in cache.last_error
     # Truncation comes after masking: a password cut at the limit is not half shown.
-    cache._trip(OSError("x" * 190 + password))
+    await cache._trip(OSError("x" * 190 + password))
     assert password[:5] not in cache.last_error
 
 
