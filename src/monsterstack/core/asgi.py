@@ -14,6 +14,7 @@ from .health import Health
 from .metrics import HttpMetrics
 
 VERSION_HEADER = b"x-monsterstack-version"
+EXTRA_HEADERS = "monsterstack.response_headers"  # scope key: headers an inner layer adds
 UNMATCHED = "<unmatched>"  # the route label of requests no route matched (bounded cardinality)
 
 
@@ -44,7 +45,11 @@ class ObservabilityMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), version]
+                message["headers"] = [
+                    *message.get("headers", ()),
+                    version,
+                    *scope.get(EXTRA_HEADERS, ()),
+                ]
                 if self.health is not None and self.health.draining_recently():
                     # Draining: this connection's last answer, so that no client sends another
                     # request on it just as the server closes it (seen: 1 in ~2,000 lost).
@@ -63,6 +68,12 @@ class ObservabilityMiddleware:
             m.latency.labels(m.service, m.version, method, route).observe(
                 time.perf_counter() - start
             )
+
+
+def add_response_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
+    """Headers for this request's response, added by ObservabilityMiddleware (outermost), so an
+    inner middleware need not wrap `send` for them."""
+    scope.setdefault(EXTRA_HEADERS, []).extend(headers)
 
 
 _CONVERTER = re.compile(r":[a-z]+}")

