@@ -102,7 +102,7 @@ REFUSED = [
     b"/monster/x?format=gif",
     b"/monster/x.svg?format=png",
     b"/monster/" + b"x" * 10_240,  # 10 KB
-    b"/monster/" + b"%C3%A9" * 10_240,  # 60 KB of URL, 20 KB of name
+    b"/monster/" + b"%C3%A9" * 4_000,  # 24 KB of URL, 8 KB of name
     b"/MONSTER/x",
     b"//monster/x",
 ]
@@ -110,6 +110,7 @@ NOT_HTTP = [
     b"/monster/\xff",  # a byte that is not URL text at all
     b"/monster/a b",
     b"/monster/\x01",
+    b"/monster/" + b"%C3%A9" * 17_000,  # 100 KB of URL: beyond MAX_HEADER_BYTES (32 KiB): 431
     b"/monster/" + b"a" * 70_000,  # beyond the server's request-line bound: 414
     b"/monster/" + b"a" * 200_000,  # beyond its buffer for the whole head: 431
 ]
