@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import socket
@@ -137,16 +136,7 @@ def one_shot(base_url: str, key: Key, timeout: float = 30.0) -> Sample:
     if headers.get("transfer-encoding", "").lower() == "chunked":
         body = _dechunk(body)
     status = int(lines[0].split(" ", 2)[1])
-    return Sample(
-        key,
-        False,
-        start,
-        latency,
-        status,
-        digest=hashlib.sha256(body).hexdigest() if status == 200 else "",
-        content_type=headers.get("content-type", ""),
-        retry_after=headers.get("retry-after", ""),
-    )
+    return Sample.answered(key, False, start, latency, status, body, headers)
 
 
 def _dechunk(data: bytes) -> bytes:

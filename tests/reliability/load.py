@@ -29,7 +29,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
@@ -75,6 +75,29 @@ class Sample:
     @property
     def end(self) -> float:
         return self.start + self.latency
+
+    @classmethod
+    def answered(
+        cls,
+        key: Key,
+        hot: bool,
+        start: float,
+        latency: float,
+        status: int,
+        body: bytes,
+        headers: Mapping[str, str],
+    ) -> Sample:
+        """The record of an HTTP answer: the body's digest when it is a 200."""
+        return cls(
+            key,
+            hot,
+            start,
+            latency,
+            status,
+            digest=hashlib.sha256(body).hexdigest() if status == 200 else "",
+            content_type=headers.get("content-type", ""),
+            retry_after=headers.get("retry-after", ""),
+        )
 
 
 def path_for(key: Key, png_suffix: bool = False) -> str:
@@ -350,17 +373,9 @@ class LoadRun:
                     await asyncio.sleep(0.01)
                     continue
                 latency = time.perf_counter() - start
-                body, status, headers = response.body, response.status, response.headers
                 record(
-                    Sample(
-                        key,
-                        hot,
-                        start,
-                        latency,
-                        status,
-                        digest=hashlib.sha256(body).hexdigest() if status == 200 else "",
-                        content_type=headers.get("content-type", ""),
-                        retry_after=headers.get("retry-after", ""),
+                    Sample.answered(
+                        key, hot, start, latency, response.status, response.body, response.headers
                     )
                 )
         finally:
@@ -387,17 +402,9 @@ def warm(base_url: str, keys: Iterable[Key], clients: int = 8, timeout: float = 
                         Sample(key, True, start, time.perf_counter() - start, 0, _error_name(exc))
                     )
                     continue
-                samples.append(
-                    Sample(
-                        key,
-                        True,
-                        start,
-                        time.perf_counter() - start,
-                        r.status,
-                        digest=hashlib.sha256(r.body).hexdigest() if r.status == 200 else "",
-                        content_type=r.headers.get("content-type", ""),
-                    )
-                )
+                latency = time.perf_counter() - start
+                answer = Sample.answered(key, True, start, latency, r.status, r.body, r.headers)
+                samples.append(answer)
         finally:
             conn.close()
 

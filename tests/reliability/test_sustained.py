@@ -6,14 +6,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from tests.servers import find_descendant, free_port, kill_tree
+from tests.servers import find_descendant, free_port, kill_tree, wait_ready
 
 from .harness import BASE_ENV, PROFILE, Scenario, describe_load, metric, metrics, rss_mib
 from .load import LoadRun, Workload, warm
@@ -44,17 +43,10 @@ def test_sustained_load(tmp_path: Path) -> None:
         "tests/reliability/test_sustained.py -p no:cacheprovider",
     )
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            assert up.poll() is None, f"monsterstack up exited early:\n{log.read_text()}"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        else:
-            raise TimeoutError(f"the stack did not become ready:\n{log.read_text()}")
+        try:
+            wait_ready(base, up, timeout=60)
+        except (RuntimeError, TimeoutError) as exc:
+            raise AssertionError(f"monsterstack up: {exc}:\n{log.read_text()}") from None
         frontend = find_descendant(up.pid, "serve", "frontend")
         backend = find_descendant(up.pid, "serve", "imagebackend")
         assert httpx.get(f"{base}/api/info").json()["cache"] == "memory+redis"
