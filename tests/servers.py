@@ -87,6 +87,18 @@ def serve(
                 process.wait()
 
 
+@contextmanager
+def frontend_stack(
+    tmp_path: Path, env: dict[str, str] | None = None
+) -> Iterator[tuple[ServiceProcess, ServiceProcess]]:
+    """(imagebackend, frontend) as real processes, the frontend using that imagebackend and
+    `env` besides (e.g. RATE_LIMIT=0 for tests that send many requests from one address)."""
+    with serve("imagebackend", tmp_path) as backend:
+        domain = {"IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend.port}"}
+        with serve("frontend", tmp_path, {**domain, **(env or {})}) as frontend:
+            yield backend, frontend
+
+
 @dataclass
 class RedisProcess:
     port: int

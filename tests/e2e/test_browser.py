@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
-from tests.servers import ServiceProcess, serve
+from tests.servers import ServiceProcess, frontend_stack
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = [
     "<img src=x onerror=window.__xss=1>",
     '"><script>window.__xss=1</script>',
@@ -30,31 +20,10 @@ XSS = [
 ]
 
 
-def _chromium() -> str:
-    path = (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
-    if path is None:  # an error, never a skip: scripts/test installs it
-        raise RuntimeError("chromium is not installed: run scripts/test (it installs it)")
-    return path
-
-
 @pytest.fixture(scope="module")
 def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    tmp = tmp_path_factory.mktemp("browser")
-    with (
-        serve("imagebackend", tmp) as backend,
-        serve("frontend", tmp, {"IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend.port}"}) as front,
-    ):
+    with frontend_stack(tmp_path_factory.mktemp("browser")) as (_, front):
         yield front
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.e2e.test_browser import CHROMIUM_ARGS, _chromium
-from tests.servers import ServiceProcess, serve
+from tests.servers import ServiceProcess, frontend_stack
 
 RUN = "window.__xss=1;__pwned(1)"
 PAYLOADS = [
@@ -83,24 +82,8 @@ class Alarms:
 
 @pytest.fixture(scope="module")
 def frontend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    tmp = tmp_path_factory.mktemp("xss")
-    with (
-        serve("imagebackend", tmp) as backend,
-        serve(
-            "frontend",
-            tmp,
-            {"IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend.port}", "RATE_LIMIT": "0"},
-        ) as front,
-    ):
+    with frontend_stack(tmp_path_factory.mktemp("xss"), {"RATE_LIMIT": "0"}) as (_, front):
         yield front
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

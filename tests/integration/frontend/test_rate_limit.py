@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.servers import RedisProcess, ServiceProcess, redis_server, serve
+from tests.servers import RedisProcess, ServiceProcess, frontend_stack, redis_server, serve
 
 BURST = 4
 # One token every 20 s: nothing refills during a test, so counts are exact.
@@ -96,14 +96,7 @@ def test_redis_down_each_replica_limits_on_its_own_and_nothing_fails(
 
 def test_without_redis_the_buckets_are_in_process(tmp_path_factory: pytest.TempPathFactory) -> None:
     tmp = tmp_path_factory.mktemp("ratelimit-memory")
-    with (
-        serve("imagebackend", tmp) as backend,
-        serve(
-            "frontend",
-            tmp,
-            {"IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend.port}", "RATE_LIMIT": "0.05"},
-        ) as front,
-    ):
+    with frontend_stack(tmp, {"RATE_LIMIT": "0.05"}) as (backend, front):
         # No trusted proxy: X-Forwarded-For is ignored, the peer (127.0.0.1) is the client.
         codes = [get(front.url, f"203.0.113.{i}").status_code for i in range(102)]
         assert codes == [200] * 100 + [429, 429]  # the default burst

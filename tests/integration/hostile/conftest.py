@@ -15,7 +15,7 @@ from monsterstack.frontend.settings import FrontendSettings
 from monsterstack.imagebackend.app import create_app as create_imagebackend
 from monsterstack.imagebackend.settings import ImagebackendSettings
 from tests.integration.hostile import strategies  # registers and loads the profiles
-from tests.servers import ServiceProcess, serve
+from tests.servers import ServiceProcess, frontend_stack
 
 # Rate limiting off: hostile input is what is measured here, not the request rate.
 NO_RATE_LIMIT = {"RATE_LIMIT": "0"}
@@ -63,12 +63,5 @@ class Served:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """Both services as real processes on 127.0.0.1, the frontend using the imagebackend."""
     tmp = tmp_path_factory.mktemp("hostile")
-    with (
-        serve("imagebackend", tmp) as backend,
-        serve(
-            "frontend",
-            tmp,
-            {"IMAGEBACKEND_DOMAIN": f"127.0.0.1:{backend.port}", **NO_RATE_LIMIT},
-        ) as front,
-    ):
+    with frontend_stack(tmp, NO_RATE_LIMIT) as (backend, front):
         yield Served(backend, front)
