@@ -58,6 +58,17 @@ def examples(ci: int) -> int:
     return ci * 10 if PROFILE == "full" else ci
 
 
+def runs(n: int) -> settings:
+    """n examples (ci profile), with the tests' fixtures shared by all of them: the apps or
+    servers live for the whole test, their state (caches, metrics) carrying over between
+    examples, as a server's would between requests."""
+    checks = [*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture]
+    return settings(max_examples=examples(n), suppress_health_check=checks)
+
+
+MAX_URL = 65_000  # httpx refuses longer URLs (longer ones are sent raw, test_served.py)
+
+
 # --- names ----------------------------------------------------------------------------------
 
 RTL = "\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from monsterstack.generator import MAX_NAME_BYTES, Format, Style, etag
@@ -19,27 +19,20 @@ from .checks import (
     check_page,
 )
 from .strategies import (
+    MAX_URL,
     EncodedName,
     encoded_names,
     encoded_queries,
-    examples,
     expect,
     names,
     norm,
+    runs,
     sizes,
 )
 
 SERVICES = ["imagebackend", "frontend"]
-MAX_URL = 65_000  # httpx refuses longer URLs
 # hypothesis says so when it prints a 10 KB name; that is what these tests are about
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
-
-
-def runs(n: int) -> settings:
-    """n examples (ci profile). The fixture's apps live for the whole test: their state
-    (caches, metrics) carries over between examples, as a server's would between requests."""
-    checks = [*settings.default.suppress_health_check, HealthCheck.function_scoped_fixture]
-    return settings(max_examples=examples(n), suppress_health_check=checks)
 
 
 @pytest.mark.parametrize("service", SERVICES)
