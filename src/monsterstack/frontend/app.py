@@ -195,8 +195,11 @@ def create_app(
         password=settings.redis_password_value,
     )
     backend = ImageBackend(settings.imagebackend_url, settings.backend_timeout, backend_transport)
-    policy = Policy(settings.rate_limit, settings.rate_limit_burst) if settings.rate_limit else None
-    limiter = build_limiter(cache, policy, metrics) if policy else None
+    limiter = (
+        build_limiter(cache, Policy(settings.rate_limit, settings.rate_limit_burst), metrics)
+        if settings.rate_limit  # 0: off
+        else None
+    )
     images = Images(cache, backend, CacheMetrics(metrics), settings.backend_concurrency)
     endpoint = CachedMonsterEndpoint(images, settings.theme)
     templates = Environment(
@@ -349,8 +352,12 @@ def create_app(
             "cache": cache.kind,
             "visits": await visits(),
             "rate_limit": None
-            if policy is None or limiter is None
-            else {"per_second": policy.rate, "burst": policy.burst, "store": limiter.kind},
+            if limiter is None
+            else {
+                "per_second": limiter.policy.rate,
+                "burst": limiter.policy.burst,
+                "store": limiter.kind,
+            },
         }
 
     add_operational_routes(
@@ -368,13 +375,13 @@ def create_app(
         # The stack's own monster, through the cache like any other picture.
         return RedirectResponse("/monster/monsterstack?size=32", status_code=301)
 
-    if policy is None or limiter is None:
+    if limiter is None:
         return wrap(app, endpoint, metrics, version, health, inner=SecurityHeaders)
     limited, trusted = limiter, settings.trusted_networks
 
     def outer(served: ASGIApp) -> ASGIApp:
         # Security headers outermost, so a 429 carries them too.
-        return SecurityHeaders(RateLimitMiddleware(served, limited, policy, trusted))
+        return SecurityHeaders(RateLimitMiddleware(served, limited, trusted))
 
     return wrap(app, endpoint, metrics, version, health, inner=outer)
 

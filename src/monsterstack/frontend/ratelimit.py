@@ -100,6 +100,7 @@ def refill(tokens: float, elapsed: float, policy: Policy) -> float:
 
 class Limiter(Protocol):
     kind: str
+    policy: Policy
 
     async def take(self, client: str) -> Decision: ...
 
@@ -218,10 +219,9 @@ class RateLimitMiddleware:
         self,
         app: ASGIApp,
         limiter: Limiter,
-        policy: Policy,
         trusted: tuple[Network, ...] = (),
     ) -> None:
-        self.app, self.limiter, self.policy, self.trusted = app, limiter, policy, trusted
+        self.app, self.limiter, self.policy, self.trusted = app, limiter, limiter.policy, trusted
         self.local = limiter if isinstance(limiter, MemoryLimiter) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
