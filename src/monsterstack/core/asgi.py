@@ -109,6 +109,26 @@ async def send_response(
     await send({"type": "http.response.body", "body": b"" if head or status == 304 else body})
 
 
+async def send_refusal(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    head: bool = False,
+) -> None:
+    """A 429/503 that asks the client to come back (`headers` carry its Retry-After): a JSON
+    body from `error_body`, never cached."""
+    await send_response(
+        send,
+        status,
+        [*headers, (b"cache-control", b"no-store")],
+        body,
+        head=head,
+        content_type=b"application/json",
+    )
+
+
 async def send_json(send: Send, status: int, payload: dict[str, Any], head: bool = False) -> None:
     body = json.dumps(payload, ensure_ascii=False).encode()
     await send_response(send, status, [], body, head=head, content_type=b"application/json")

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import error_body, send_response
+from ..core.asgi import error_body, send_refusal, send_response
 from ..core.debug import add_internal_error_handler
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
@@ -130,13 +130,12 @@ class CachedMonsterEndpoint:
                 body, tag = await self.images.get(req, key)
             except BackendUnavailable as exc:
                 busy = isinstance(exc, BackendBusy)
-                await send_response(
+                await send_refusal(
                     send,
                     503,
-                    [(b"retry-after", b"1" if busy else b"2"), (b"cache-control", b"no-store")],
                     error_body(*(BUSY if busy else UNAVAILABLE)),
+                    [(b"retry-after", b"1" if busy else b"2")],
                     head=head,
-                    content_type=b"application/json",
                 )
                 return
         headers = req.headers()

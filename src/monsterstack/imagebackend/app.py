@@ -16,7 +16,7 @@ from prometheus_client import Histogram
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import error_body, send_response
+from ..core.asgi import error_body, send_refusal, send_response
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
 from ..core.monster_request import FIX, answer_early
@@ -67,18 +67,17 @@ class MonsterEndpoint:
         if req.width * req.height <= self.inline_max:
             body = draw()
         elif self.large_renders >= self.render_threads + self.render_queue:
-            await send_response(
+            await send_refusal(
                 send,
                 503,
-                [(b"retry-after", b"1"), (b"cache-control", b"no-store")],
                 error_body(
                     "busy",
                     f"{self.render_queue} large pictures are already waiting to be drawn; "
                     "retry in a second (pictures up to "
                     f"{self.inline_max} pixels are drawn at once)",
                 ),
+                [(b"retry-after", b"1")],
                 head=head,
-                content_type=b"application/json",
             )
             return
         else:  # a big render in the render thread, so small requests keep flowing meanwhile
