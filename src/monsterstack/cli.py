@@ -9,17 +9,7 @@ from pathlib import Path
 
 from .core.settings import ServiceSettings
 from .generator import DEFAULT_SIZE, DEFAULT_STYLE, MAX_SIZE, MIN_SIZE, Format, Style
-
-SERVICES = {
-    "imagebackend": (
-        "monsterstack.imagebackend.app:app_from_env",
-        "monsterstack.imagebackend.settings:ImagebackendSettings",
-    ),
-    "frontend": (
-        "monsterstack.frontend.app:app_from_env",
-        "monsterstack.frontend.settings:FrontendSettings",
-    ),
-}
+from .services import SERVICES
 
 
 def _size(text: str) -> int:

@@ -1,7 +1,7 @@
 """The contract between the rendered manifests and the application's code.
 
 Reads both sides: the objects kustomize renders, and what the code declares: the services
-`monsterstack.cli.SERVICES` registers, each one's settings class (the environment variables it
+`monsterstack.services.SERVICES` registers, each one's settings class (the environment variables it
 reads, their defaults and validation), and the app each factory builds (the routes it serves).
 `problems()` lists every way the two disagree, each said so that the fix is plain.
 """
@@ -23,8 +23,8 @@ import httpx
 from pydantic_settings import BaseSettings
 from starlette.routing import Match
 
-from monsterstack.cli import SERVICES
 from monsterstack.core.settings import ConfigError, ServiceSettings, load
+from monsterstack.services import SERVICES
 
 from .kube import ROOT, Doc, container_ports, image_parts, of_kind, pod_spec, selects
 
@@ -384,7 +384,7 @@ def problems(docs: list[Doc], *, release: str | None = None, app: bool = True) -
             if svc is None:
                 out.append(
                     f"{where}: runs the service {svc_name!r} (image {container['image']}), "
-                    f"which monsterstack.cli.SERVICES does not register (it has: "
+                    f"which monsterstack.services.SERVICES does not register (it has: "
                     f"{', '.join(sorted(SERVICES))}): register its app factory and settings "
                     "class there, or remove the Deployment"
                 )
@@ -395,7 +395,7 @@ def problems(docs: list[Doc], *, release: str | None = None, app: bool = True) -
             )
 
     for svc_name in sorted(set(SERVICES) - set(ours) if app else ()):
-        out.append(f"the service {svc_name!r} (monsterstack.cli.SERVICES) has no Deployment")
+        out.append(f"the service {svc_name!r} (monsterstack.services.SERVICES) has no Deployment")
 
     for svc in services.values():
         out += _service_problems(svc, templates)

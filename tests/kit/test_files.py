@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from monsterstack.cli import SERVICES
+from monsterstack.services import SERVICES
 
 from . import contract, kube
 

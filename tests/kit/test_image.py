@@ -35,7 +35,7 @@ import pytest
 import redis
 
 from monsterstack import kit
-from monsterstack.cli import SERVICES
+from monsterstack.services import SERVICES
 from tests.servers import free_port
 
 from . import contract, kube

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from monsterstack import kit
-from monsterstack.cli import SERVICES, main
+from monsterstack.cli import main
+from monsterstack.services import SERVICES
 
 from . import contract, kube
 

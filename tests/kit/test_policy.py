@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from monsterstack.cli import SERVICES
+from monsterstack.services import SERVICES
 
 from . import kube
 

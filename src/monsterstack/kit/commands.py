@@ -1,0 +1,104 @@
+"""The kit's commands: `monsterstack images` and `monsterstack manifests`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from .checkout import KitError, head_revision, project_root
+from .images import BUILDERS, check_registry, check_tag, default_tag, images_commands, shell_line
+from .manifests import render_manifests
+
+
+def _registry_arg(args: argparse.Namespace) -> str:
+    registry = args.registry or os.environ.get("REGISTRY", "")
+    if not registry:
+        raise KitError(
+            "no registry: pass --registry (or set REGISTRY), e.g. 127.0.0.1:30500 for the "
+            "course's NodePort registry, localhost:5000 for a local one"
+        )
+    return check_registry(registry)
+
+
+def _tag_arg(args: argparse.Namespace, root: Path) -> str:
+    return check_tag(args.tag or os.environ.get("TAG") or default_tag(root))
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    try:
+        root = project_root()
+        registry, tag = _registry_arg(args), _tag_arg(args, root)
+        # the image knows who it is: its tag is its version, HEAD its commit
+        commands = images_commands(
+            registry,
+            tag,
+            builder=args.builder,
+            service_names=args.service or None,
+            base_image=args.base_image,
+            version=tag,
+            revision=head_revision(root),
+            push=not args.no_push,
+        )
+    except KitError as exc:
+        print(f"monsterstack images: {exc}", file=sys.stderr)
+        return 2
+    for argv in commands:
+        if not args.run:
+            print(shell_line(argv))
+            continue
+        print(f"+ {shell_line(argv)}", file=sys.stderr, flush=True)
+        code = subprocess.run(argv, cwd=root, check=False).returncode
+        if code != 0:
+            print(f"monsterstack images: exit status {code}", file=sys.stderr)
+            return code
+    return 0
+
+
+def cmd_manifests(args: argparse.Namespace) -> int:
+    try:
+        root = project_root()
+        text = render_manifests(_registry_arg(args), _tag_arg(args, root), args.overlay, root=root)
+    except KitError as exc:
+        print(f"monsterstack manifests: {exc}", file=sys.stderr)
+        return 2
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Adds `images` and `manifests` to the `monsterstack` command's subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--registry", help="host[:port][/path] of the registry (env REGISTRY), e.g. 127.0.0.1:30500"
+    )
+    common.add_argument(
+        "--tag",
+        help="image tag (env TAG; default: the git commit, -dirty if changed); never latest",
+    )
+
+    i = sub.add_parser(
+        "images",
+        parents=[common],
+        help="print (or --run) the build, tag and push commands of every service's image",
+    )
+    i.add_argument("--builder", choices=BUILDERS, default="docker")
+    i.add_argument("--base-image", help="the Dockerfile's BASE_IMAGE (default: its own)")
+    i.add_argument("--service", action="append", help="only this service (repeatable)")
+    i.add_argument("--no-push", action="store_true", help="build and tag only")
+    i.add_argument("--run", action="store_true", help="run the commands instead of printing")
+    i.set_defaults(func=cmd_images)
+
+    m = sub.add_parser(
+        "manifests",
+        parents=[common],
+        help="render a deploy/ overlay with the images pinned to --registry and --tag",
+    )
+    m.add_argument("--overlay", default="prod", help="deploy/overlays/<overlay> (default prod)")
+    m.add_argument("-o", "--output", help="file to write (default: stdout)")
+    m.set_defaults(func=cmd_manifests)
