@@ -63,6 +63,11 @@ ENV PATH=/opt/monsterstack/bin:$PATH \
 USER 10001:10001
 WORKDIR /tmp
 ENTRYPOINT ["monsterstack"]
+# Who this build is: its version (the tag) and commit, as OCI labels and as the variables the
+# services report (/version, the `version` label of the metrics, build_info, the page badge).
+# `monsterstack images` passes them as build arguments AND as the builder's --label/--env
+# options: buildah's layer cache keys these two instructions on their text, not on the
+# arguments' values, so with --layers alone a warm cache would hand out another build's version.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=https://example.invalid/monsterstack
@@ -72,6 +77,8 @@ LABEL org.opencontainers.image.title="monsterstack" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}"
+ENV VERSION_LABEL="${VERSION}" \
+    GIT_COMMIT="${REVISION}"
 
 # ---- the two services ----
 # HEALTHCHECK asks /readyz (503 while starting or draining) with the image's own python: no

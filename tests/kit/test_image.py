@@ -272,17 +272,21 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
 
 @dataclass
 class Built:
-    tag: str
+    tag: str  # also its version
     refs: dict[str, str]  # service -> registry/monsterstack-<service>:tag
     revision: str
     timings: dict[str, float] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def built(containers: Containers, base_image: str, registry: Registry) -> Built:
+# Tags no other command of the project uses, so the tests never trust an image that something
+# else built under the same name; the nonce makes every run's versions new to the layer cache.
+TEST_TAG = "imagetest"
+
+
+def build(
+    containers: Containers, base_image: str, registry: Registry, tag: str, revision: str
+) -> Built:
     """Build and push every service's image: the commands `monsterstack images` prints."""
-    tag = kit.default_tag(kube.ROOT)
-    revision = sh(["git", "-C", str(kube.ROOT), "rev-parse", "HEAD"]).strip()
     build_options = ["--network=host"]
     if CA_BUNDLE.is_file():  # a TLS-intercepting proxy's CA, for pip and uv in the build
         build_options.append(f"--secret=id=ca-certificates,src={CA_BUNDLE}")
@@ -291,7 +295,7 @@ def built(containers: Containers, base_image: str, registry: Registry) -> Built:
         tag,
         builder="buildah",
         base_image=base_image,
-        version="0.0.0-test",
+        version=tag,
         revision=revision,
         build_options=build_options,
         global_options=containers.storage,
@@ -306,15 +310,40 @@ def built(containers: Containers, base_image: str, registry: Registry) -> Built:
     return Built(tag, refs, revision, timings)
 
 
+@pytest.fixture(scope="module")
+def builds(containers: Containers, base_image: str, registry: Registry) -> Iterator[list[Built]]:
+    """Two builds of the same tree, A (HEAD) then B (another version and revision): B is
+    built on a cache A has just warmed, so it fails if a cached layer carries A's identity."""
+    for ref in containers.podman("images", "--format={{.Repository}}:{{.Tag}}").split():
+        if ref.rpartition(":")[2].startswith(f"{TEST_TAG}-"):  # left by an earlier run
+            containers.podman("rmi", "--force", ref, check=False)
+    nonce = os.urandom(3).hex()
+    head = kit.head_revision(kube.ROOT)
+    assert head, "the image tests run in a git checkout"
+    out = [
+        build(containers, base_image, registry, f"{TEST_TAG}-a-{nonce}", head),
+        build(containers, base_image, registry, f"{TEST_TAG}-b-{nonce}", f"{head[:7]}b{nonce}"),
+    ]
+    yield out
+    for b in out:
+        for ref in b.refs.values():
+            containers.podman("rmi", "--force", ref, check=False)
+
+
+@pytest.fixture(scope="module")
+def built(builds: list[Built]) -> Built:
+    return builds[0]
+
+
 # ---- the registry workflow ----
 
 
-def test_catalog_lists_the_pushed_images(registry: Registry, built: Built) -> None:
+def test_catalog_lists_the_pushed_images(registry: Registry, builds: list[Built]) -> None:
     catalog = registry.get("/v2/_catalog")["repositories"]
     for service in SERVICES:
         assert f"monsterstack-{service}" in catalog
         tags = registry.get(f"/v2/monsterstack-{service}/tags/list")["tags"]
-        assert tags == [built.tag], "one pinned tag, never latest"
+        assert sorted(tags) == sorted(b.tag for b in builds), "pinned tags, never latest"
 
 
 def test_pulled_back_images_are_hardened_and_labelled(containers: Containers, built: Built) -> None:
@@ -331,7 +360,7 @@ def test_pulled_back_images_are_hardened_and_labelled(containers: Containers, bu
         assert "/readyz" in " ".join(info["Healthcheck"]["Test"])
         labels = config["Labels"]
         assert labels["org.opencontainers.image.revision"] == built.revision
-        assert labels["org.opencontainers.image.version"] == "0.0.0-test"
+        assert labels["org.opencontainers.image.version"] == built.tag
         assert labels["org.opencontainers.image.title"] == f"monsterstack-{service}"
         # no build tools in the final image
         files = containers.podman(
@@ -339,6 +368,37 @@ def test_pulled_back_images_are_hardened_and_labelled(containers: Containers, bu
             "import shutil; print([t for t in ('uv', 'pip', 'gcc', 'cc') if shutil.which(t)])",
         )  # fmt: skip
         assert files.strip() == "[]", files
+
+
+def test_each_build_knows_who_it_is(containers: Containers, builds: list[Built]) -> None:
+    """Labels, environment and the running service's answers all name the build's own tag and
+    commit, for both builds (B on the cache A warmed: the layer cache must not leak A)."""
+    a, b = builds
+    assert a.tag != b.tag and a.revision != b.revision
+    for one in builds:
+        for service, ref in one.refs.items():
+            config = json.loads(containers.podman("image", "inspect", ref))[0]["Config"]
+            labels, env = config["Labels"], dict(e.split("=", 1) for e in config["Env"])
+            assert labels["org.opencontainers.image.version"] == one.tag, (service, labels)
+            assert labels["org.opencontainers.image.revision"] == one.revision, (service, labels)
+            assert (env["VERSION_LABEL"], env["GIT_COMMIT"]) == (one.tag, one.revision), env
+        port = free_port()
+        name = f"kit-identity-{one.tag}"
+        env = {"PORT": str(port)}
+        with container(containers, name, one.refs["imagebackend"], env):
+            wait_live(port)
+            version, metrics = inside(
+                containers,
+                name,
+                FETCH
+                + "get('/monster/alice')\n"
+                + "print(json.dumps([json.loads(get('/version')[1]), get('/metrics')[1].decode()]))",
+            )
+        assert (version["version"], version["commit"]) == (one.tag, one.revision), version
+        info = re.search(r"^monsterstack_build_info\{([^}]*)\}", metrics, re.MULTILINE)
+        assert info and f'version="{one.tag}"' in info[1], metrics[:2000]
+        requests = re.findall(r"^http_requests_total\{([^}]*)\}", metrics, re.MULTILINE)
+        assert requests and all(f'version="{one.tag}"' in r for r in requests), requests
 
 
 # ---- running them as Kubernetes would ----
@@ -472,6 +532,7 @@ def test_frontend_runs_with_the_backend_and_redis(
             )
             status, html, ready, details = page
             assert status == 200 and "monsterstack in podman" in html
+            assert f"v{built.tag}</span>" in html, "the page's badge names the build's version"
             assert re.search(r'src="/monster/[^"]+"', html)
             assert ready == 200 and details["ready"] is True, details
             containers.podman("healthcheck", "run", "kit-frontend")

@@ -71,6 +71,30 @@ def cmd_manifests(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kube_play(args: argparse.Namespace) -> int:
+    from .play import REGISTRY_PORT, down, play
+
+    try:
+        if args.down:
+            removed = down()
+            print("removed: " + (", ".join(removed) or "nothing was played"))
+            return 0
+        played = play(
+            args.overlay,
+            args.tag or os.environ.get("TAG"),
+            timeout=args.timeout,
+            registry_port=args.registry_port or REGISTRY_PORT,
+        )
+    except KitError as exc:
+        print(f"monsterstack kube-play: {exc}", file=sys.stderr)
+        return 1
+    for pod in played.pods:
+        print(f"{pod.name:24} {pod.ip}")
+    print(f"\n{played.overlay} ({played.tag}) is up, every probe passes: {played.url}")
+    print("remove it with: monsterstack kube-play --down")
+    return 0
+
+
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds `images` and `manifests` to the `monsterstack` command's subcommands."""
     common = argparse.ArgumentParser(add_help=False)
@@ -102,3 +126,22 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     m.add_argument("--overlay", default="prod", help="deploy/overlays/<overlay> (default prod)")
     m.add_argument("-o", "--output", help="file to write (default: stdout)")
     m.set_defaults(func=cmd_manifests)
+
+    k = sub.add_parser(
+        "kube-play",
+        help="run an overlay of deploy/ with podman kube play, probes checked as a kubelet would",
+        description="Builds the images (layer cache), pushes them to a loopback registry, "
+        "renders the overlay, plays each Deployment with `podman kube play` and waits until "
+        "every probe of the manifests passes. Root, Debian's podman/buildah (scripts/kube-play "
+        "installs them). See deploy/README.md: what this proves and what it cannot.",
+    )
+    k.add_argument(
+        "--overlay", default="dev", help="dev or prod, or a kustomization folder (default dev)"
+    )
+    k.add_argument("--tag", help="image tag and version (env TAG; default play-<commit>)")
+    k.add_argument(
+        "--timeout", type=float, default=120, help="seconds to wait for every probe (default 120)"
+    )
+    k.add_argument("--registry-port", type=int, help="the loopback registry's port (default 30500)")
+    k.add_argument("--down", action="store_true", help="remove the pods, volumes and network")
+    k.set_defaults(func=cmd_kube_play)

@@ -87,6 +87,29 @@ def _is_loopback(registry: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.") or registry.startswith("[::1]")
 
 
+# Who a build is, three ways: build arguments (the Dockerfile's LABEL and ENV, right with
+# BuildKit), and, repeated as the builder's own options, the OCI labels and the variables the
+# services read (`/version`, the metrics' `version` label, `build_info`, the page's badge).
+# Why both: buildah's layer cache (1.28, and so podman build) keys LABEL and ENV on their text
+# before the arguments are substituted, so a warm cache hands out another build's version;
+# --label and --env are applied to the final image at every build, cached or not.
+IDENTITY_LABELS = {
+    "VERSION": "org.opencontainers.image.version",
+    "REVISION": "org.opencontainers.image.revision",
+}
+IDENTITY_ENV = {"VERSION": "VERSION_LABEL", "REVISION": "GIT_COMMIT"}
+
+
+def identity_options(builder: str, version: str | None, revision: str | None) -> list[str]:
+    """The build options that stamp an image with its version and revision."""
+    values = {"VERSION": version, "REVISION": revision}
+    out = [f"--build-arg={arg}={v}" for arg, v in values.items() if v]
+    out += [f"--label={IDENTITY_LABELS[arg]}={v}" for arg, v in values.items() if v]
+    if builder in ("podman", "buildah"):  # docker build has no --env: BuildKit needs none
+        out += [f"--env={IDENTITY_ENV[arg]}={v}" for arg, v in values.items() if v]
+    return out
+
+
 def images_commands(
     registry: str,
     tag: str,
@@ -114,8 +137,8 @@ def images_commands(
     names = list(service_names) if service_names is not None else services()
     if not names:
         raise KitError("no service to build")
-    args = {"BASE_IMAGE": base_image, "VERSION": version, "REVISION": revision}
-    build_args = [f"--build-arg={k}={v}" for k, v in args.items() if v]
+    build_args = [f"--build-arg=BASE_IMAGE={base_image}"] if base_image else []
+    build_args += identity_options(builder, version, revision)
     daemonless = builder in ("podman", "buildah")
     commands: list[list[str]] = []
     for service in names:

@@ -63,9 +63,11 @@ def _our_image_names(rendered: str, names: Iterable[str]) -> dict[str, str]:
 
 
 def render_manifests(
-    registry: str, tag: str, overlay: str = "prod", *, root: Path | None = None
+    registry: str, tag: str, overlay: str | Path = "prod", *, root: Path | None = None
 ) -> str:
     """The overlay's YAML with every monsterstack image set to `$REGISTRY/...:$TAG`.
+
+    `overlay`: a name (deploy/overlays/<name>) or a kustomization folder built on one.
 
     kustomize does the work: a throw-away kustomization on top of the overlay sets the
     images and the pods' `version` labels, so the result is what `kubectl apply -k` of an
@@ -73,10 +75,12 @@ def render_manifests(
     """
     root = root or project_root()
     registry, tag = check_registry(registry), check_tag(tag)
-    known = overlays(root)
-    if overlay not in known:
+    if isinstance(overlay, Path):  # a kustomization of one's own, on top of an overlay
+        overlay_dir = overlay
+    elif overlay in (known := overlays(root)):
+        overlay_dir = root / OVERLAYS_DIR / overlay
+    else:
         raise KitError(f"unknown overlay {overlay!r}: one of {', '.join(known)}")
-    overlay_dir = root / OVERLAYS_DIR / overlay
     names = _our_image_names(kustomize_build(overlay_dir), services())
     with tempfile.TemporaryDirectory(prefix="monsterstack-render-") as tmp:
         # kustomize takes only relative paths to other kustomizations
