@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from monsterstack.kit.engine import TOOLS, Engine, cache_dir
 
 from . import kube
 
@@ -21,3 +26,24 @@ def combinations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[kub
     tmp: Path = tmp_path_factory.mktemp("combinations")
     jobs = {kube.combo_id(c): kube.write_combo(tmp, c) for c in kube.combinations()}
     return kube.render_many(jobs)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    """podman and buildah on the project's storage (kit.engine), one test session at a time."""
+    if os.geteuid() != 0:
+        pytest.fail(
+            "the image and play tests need root (their container storage is in "
+            "/var/cache/monsterstack); deselect them with -m 'not image and not play'",
+            pytrace=False,
+        )
+    for name in (*TOOLS, "catatonit", "iptables"):
+        kube.tool(name)
+    for helper in ("netavark", "aardvark-dns"):  # podman's, off the PATH
+        if not (Path("/usr/lib/podman") / helper).is_file():
+            pytest.fail(f"{helper} is not installed (Debian package {helper})", pytrace=False)
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    with (cache / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one image or play session at a time on this machine
+        yield Engine.open(cache)

@@ -15,17 +15,13 @@ Needs root (the storage lives in /var/cache/monsterstack), as CI and this machin
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +31,8 @@ import pytest
 import redis
 
 from monsterstack import kit
+from monsterstack.kit import engine as engine_mod
+from monsterstack.kit.engine import Engine
 from monsterstack.services import SERVICES
 from tests.servers import free_port
 
@@ -42,11 +40,7 @@ from . import contract, kube
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(1500)]
 
-CACHE = Path(os.environ.get("MONSTERSTACK_CACHE", "/var/cache/monsterstack"))
-SUITE = "bookworm"  # its python3 is 3.11, as the project requires
-BASE_PACKAGES = ("python3", "python3-venv", "passwd", "ca-certificates")
 CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-STORAGE_LIMIT = 12 * 2**30  # the layer cache is wiped beyond this
 UID = 10001  # the Dockerfile's USER
 PNG = b"\x89PNG\r\n\x1a\n"
 # podman's default limits are above what this sandbox lets a container have
@@ -78,154 +72,14 @@ def sh(argv: list[str], *, timeout: float = 900, check: bool = True) -> str:
     return done.stdout
 
 
-@dataclass
-class Containers:
-    """buildah and podman on one private storage (driver, root) in the cache."""
-
-    driver: str
-    root: Path
-    runroot: Path
-
-    @property
-    def storage(self) -> list[str]:
-        return [
-            f"--storage-driver={self.driver}",
-            f"--root={self.root}",
-            f"--runroot={self.runroot}",
-        ]
-
-    def buildah(self, *args: str, timeout: float = 900) -> str:
-        return sh([kube.tool("buildah"), *self.storage, *args], timeout=timeout)
-
-    def podman(self, *args: str, timeout: float = 300, check: bool = True) -> str:
-        podman = [kube.tool("podman"), *self.storage, "--cgroup-manager=cgroupfs"]
-        return sh([*podman, "--events-backend=file", *args], timeout=timeout, check=check)
-
-
-def _storage_driver(cache: Path) -> str:
-    """overlay where the kernel and filesystem allow it (fast), else vfs (works anywhere)."""
-    wanted = os.environ.get("MONSTERSTACK_STORAGE_DRIVER")
-    if wanted:
-        return wanted
-    probe = cache / "overlay-probe"
-    shutil.rmtree(probe, ignore_errors=True)
-    (probe / "lower").mkdir(parents=True)
-    for d in ("upper", "work", "merged"):
-        (probe / d).mkdir()
-    opts = f"lowerdir={probe}/lower,upperdir={probe}/upper,workdir={probe}/work"
-    done = subprocess.run(
-        ["mount", "-t", "overlay", "overlay", "-o", opts, str(probe / "merged")],
-        capture_output=True,
-        check=False,
-    )
-    if done.returncode == 0:
-        subprocess.run(["umount", str(probe / "merged")], check=False)
-    shutil.rmtree(probe, ignore_errors=True)
-    return "overlay" if done.returncode == 0 else "vfs"
-
-
-def _du(path: Path) -> int:
-    total = 0
-    for dirpath, _, files in os.walk(path):
-        for f in files:
-            with suppress(OSError):
-                total += os.lstat(os.path.join(dirpath, f)).st_size
-    return total
-
-
 @pytest.fixture(scope="module")
-def containers() -> Iterator[Containers]:
-    if os.geteuid() != 0:
-        pytest.fail(
-            "the image tests need root (their container storage is in /var/cache/monsterstack); "
-            "deselect them with -m 'not image'",
-            pytrace=False,
-        )
-    for name in ("buildah", "podman", "skopeo", "docker-registry", "debootstrap"):
-        kube.tool(name)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with (CACHE / "lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one image test at a time on this machine
-        driver = _storage_driver(CACHE)
-        root = CACHE / f"storage-{driver}"
-        if root.exists() and _du(root) > STORAGE_LIMIT:
-            log(f"layer cache above {STORAGE_LIMIT >> 30} GiB: wiping {root}")
-            shutil.rmtree(root)
-        log(f"storage driver {driver} in {root}")
-        yield Containers(driver, root, Path(f"/run/monsterstack-{driver}"))
-
-
-def apt_mirror(suite: str) -> str:
-    """The Debian mirror apt uses here (debootstrap takes the same), read from apt's sources."""
-    sources = Path("/etc/apt/sources.list.d")
-    for path in sorted(sources.glob("*.sources")):
-        for block in path.read_text().split("\n\n"):
-            fields = dict(
-                (k.strip(), v.strip())
-                for k, _, v in (line.partition(":") for line in block.splitlines())
-                if v and not k.startswith("#")
-            )
-            if suite in fields.get("Suites", "").split() and fields.get("URIs"):
-                return fields["URIs"].split()[0]
-    for path in [Path("/etc/apt/sources.list"), *sorted(sources.glob("*.list"))]:
-        if path.is_file():
-            for line in path.read_text().splitlines():
-                m = re.match(rf"^deb\s+(?:\[[^]]*\]\s+)?(\S+)\s+{suite}\s", line)
-                if m:
-                    return m[1]
-    pytest.fail(f"no Debian {suite} source in apt's configuration for debootstrap")
-
-
-def base_tarball() -> Path:
-    """Debian bookworm (minbase) + python3, as a root filesystem tarball, built once."""
-    recipe = f"{SUITE} minbase {','.join(BASE_PACKAGES)} v1"
-    digest = hashlib.sha256(recipe.encode()).hexdigest()[:12]
-    tarball = CACHE / f"base-{SUITE}-{digest}.tar"
-    if tarball.is_file():
-        log(f"base root filesystem from the cache: {tarball}")
-        return tarball
-    with tempfile.TemporaryDirectory(dir=CACHE, prefix="debootstrap-") as tmp:
-        rootfs = Path(tmp) / "rootfs"
-        sh(
-            [
-                kube.tool("debootstrap"),
-                "--variant=minbase",
-                f"--include={','.join(BASE_PACKAGES)}",
-                SUITE,
-                str(rootfs),
-                apt_mirror(SUITE),
-            ],
-            timeout=1200,
-        )
-        # what a slim image leaves out: caches, docs, manuals, translations
-        for junk in ("var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc"):
-            for child in (rootfs / junk).glob("*"):
-                if child.is_file() or child.is_symlink():
-                    child.unlink()
-                else:
-                    shutil.rmtree(child)
-        for junk in ("usr/share/man", "usr/share/locale"):
-            shutil.rmtree(rootfs / junk, ignore_errors=True)
-        partial = tarball.with_suffix(".partial")
-        sh(["tar", "--numeric-owner", "-C", str(rootfs), "-cf", str(partial), "."])
-        partial.rename(tarball)
-    return tarball
-
-
-@pytest.fixture(scope="module")
-def base_image(containers: Containers) -> str:
-    tarball = base_tarball()
-    ref = f"localhost/monsterstack-base:{tarball.stem.removeprefix('base-')}"
-    exists = [kube.tool("podman"), *containers.storage, "image", "exists", ref]
-    if subprocess.run(exists, check=False).returncode != 0:
-        containers.podman("import", "--change", 'CMD ["python3"]', str(tarball), ref)
-    return ref
+def base_image(engine: Engine) -> str:
+    return engine_mod.base_image(engine)
 
 
 @dataclass
 class Registry:
     address: str
-    process: subprocess.Popen[bytes]
 
     def get(self, path: str) -> Any:
         return httpx.get(f"http://{self.address}{path}", timeout=10).json()
@@ -233,41 +87,13 @@ class Registry:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    """The course's registry:2 (Debian's docker-registry), on a free loopback port."""
+    """The course's registry:2 (Debian's docker-registry), empty, on a free loopback port."""
     tmp = tmp_path_factory.mktemp("registry")
-    port = free_port()
-    config = {
-        "version": 0.1,
-        "log": {"level": "warn"},
-        "storage": {"filesystem": {"rootdirectory": str(tmp / "data")}},
-        "http": {"addr": f"127.0.0.1:{port}"},
-    }
-    (tmp / "config.yml").write_text(json.dumps(config))
-    out = (tmp / "registry.log").open("wb")
-    process = subprocess.Popen(
-        [kube.tool("docker-registry"), "serve", str(tmp / "config.yml")],
-        stdout=out,
-        stderr=subprocess.STDOUT,
-    )
-    reg = Registry(f"127.0.0.1:{port}", process)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"http://{reg.address}/v2/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, (tmp / "registry.log").read_text()
-            assert time.monotonic() < deadline, "the registry did not start"
-            time.sleep(0.1)
+    with engine_mod.local_registry(tmp / "data", free_port()) as address:
+        reg = Registry(address)
         # as the course checks it: an empty registry
         assert reg.get("/v2/_catalog") == {"repositories": []}
         yield reg
-    finally:
-        process.terminate()
-        process.wait(10)
-        out.close()
 
 
 @dataclass
@@ -283,9 +109,7 @@ class Built:
 TEST_TAG = "imagetest"
 
 
-def build(
-    containers: Containers, base_image: str, registry: Registry, tag: str, revision: str
-) -> Built:
+def build(engine: Engine, base_image: str, registry: Registry, tag: str, revision: str) -> Built:
     """Build and push every service's image: the commands `monsterstack images` prints."""
     build_options = ["--network=host"]
     if CA_BUNDLE.is_file():  # a TLS-intercepting proxy's CA, for pip and uv in the build
@@ -298,36 +122,36 @@ def build(
         version=tag,
         revision=revision,
         build_options=build_options,
-        global_options=containers.storage,
+        global_options=engine.storage,
         context=str(kube.ROOT),
     )
     timings: dict[str, float] = {}
     for argv in commands:
         started = time.monotonic()
         sh(argv, timeout=1200)
-        timings[f"{argv[len(containers.storage) + 1]} {argv[-1]}"] = time.monotonic() - started
+        timings[f"{argv[len(engine.storage) + 1]} {argv[-1]}"] = time.monotonic() - started
     refs = {s: kit.image_ref(registry.address, s, tag) for s in SERVICES}
     return Built(tag, refs, revision, timings)
 
 
 @pytest.fixture(scope="module")
-def builds(containers: Containers, base_image: str, registry: Registry) -> Iterator[list[Built]]:
+def builds(engine: Engine, base_image: str, registry: Registry) -> Iterator[list[Built]]:
     """Two builds of the same tree, A (HEAD) then B (another version and revision): B is
     built on a cache A has just warmed, so it fails if a cached layer carries A's identity."""
-    for ref in containers.podman("images", "--format={{.Repository}}:{{.Tag}}").split():
+    for ref in engine.podman("images", "--format={{.Repository}}:{{.Tag}}").split():
         if ref.rpartition(":")[2].startswith(f"{TEST_TAG}-"):  # left by an earlier run
-            containers.podman("rmi", "--force", ref, check=False)
+            engine.podman("rmi", "--force", ref, check=False)
     nonce = os.urandom(3).hex()
     head = kit.head_revision(kube.ROOT)
     assert head, "the image tests run in a git checkout"
     out = [
-        build(containers, base_image, registry, f"{TEST_TAG}-a-{nonce}", head),
-        build(containers, base_image, registry, f"{TEST_TAG}-b-{nonce}", f"{head[:7]}b{nonce}"),
+        build(engine, base_image, registry, f"{TEST_TAG}-a-{nonce}", head),
+        build(engine, base_image, registry, f"{TEST_TAG}-b-{nonce}", f"{head[:7]}b{nonce}"),
     ]
     yield out
     for b in out:
         for ref in b.refs.values():
-            containers.podman("rmi", "--force", ref, check=False)
+            engine.podman("rmi", "--force", ref, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -346,11 +170,11 @@ def test_catalog_lists_the_pushed_images(registry: Registry, builds: list[Built]
         assert sorted(tags) == sorted(b.tag for b in builds), "pinned tags, never latest"
 
 
-def test_pulled_back_images_are_hardened_and_labelled(containers: Containers, built: Built) -> None:
+def test_pulled_back_images_are_hardened_and_labelled(engine: Engine, built: Built) -> None:
     for service, ref in built.refs.items():
-        containers.podman("rmi", "--force", ref)
-        containers.podman("pull", "--tls-verify=false", ref)
-        info = json.loads(containers.podman("image", "inspect", ref))[0]
+        engine.podman("rmi", "--force", ref)
+        engine.podman("pull", "--tls-verify=false", ref)
+        info = json.loads(engine.podman("image", "inspect", ref))[0]
         config = info["Config"]
         assert config["User"] == f"{UID}:{UID}"
         assert config["Entrypoint"] == ["monsterstack"] and config["Cmd"] == ["serve", service]
@@ -363,21 +187,21 @@ def test_pulled_back_images_are_hardened_and_labelled(containers: Containers, bu
         assert labels["org.opencontainers.image.version"] == built.tag
         assert labels["org.opencontainers.image.title"] == f"monsterstack-{service}"
         # no build tools in the final image
-        files = containers.podman(
+        files = engine.podman(
             "run", "--rm", *HARDENED, "--entrypoint=python3", ref, "-c",
             "import shutil; print([t for t in ('uv', 'pip', 'gcc', 'cc') if shutil.which(t)])",
         )  # fmt: skip
         assert files.strip() == "[]", files
 
 
-def test_each_build_knows_who_it_is(containers: Containers, builds: list[Built]) -> None:
+def test_each_build_knows_who_it_is(engine: Engine, builds: list[Built]) -> None:
     """Labels, environment and the running service's answers all name the build's own tag and
     commit, for both builds (B on the cache A warmed: the layer cache must not leak A)."""
     a, b = builds
     assert a.tag != b.tag and a.revision != b.revision
     for one in builds:
         for service, ref in one.refs.items():
-            config = json.loads(containers.podman("image", "inspect", ref))[0]["Config"]
+            config = json.loads(engine.podman("image", "inspect", ref))[0]["Config"]
             labels, env = config["Labels"], dict(e.split("=", 1) for e in config["Env"])
             assert labels["org.opencontainers.image.version"] == one.tag, (service, labels)
             assert labels["org.opencontainers.image.revision"] == one.revision, (service, labels)
@@ -385,19 +209,20 @@ def test_each_build_knows_who_it_is(containers: Containers, builds: list[Built])
         port = free_port()
         name = f"kit-identity-{one.tag}"
         env = {"PORT": str(port)}
-        with container(containers, name, one.refs["imagebackend"], env):
+        with container(engine, name, one.refs["imagebackend"], env):
             wait_live(port)
             version, metrics = inside(
-                containers,
+                engine,
                 name,
                 FETCH
                 + "get('/monster/alice')\n"
-                + "print(json.dumps([json.loads(get('/version')[1]), get('/metrics')[1].decode()]))",
+                + "v, m = json.loads(get('/version')[1]), get('/metrics')[1].decode()\n"
+                + "print(json.dumps([v, m]))",
             )
         assert (version["version"], version["commit"]) == (one.tag, one.revision), version
-        info = re.search(r"^monsterstack_build_info\{([^}]*)\}", metrics, re.MULTILINE)
+        info = re.search(r"^monsterstack_build_info\{(.*)\} ", metrics, re.MULTILINE)
         assert info and f'version="{one.tag}"' in info[1], metrics[:2000]
-        requests = re.findall(r"^http_requests_total\{([^}]*)\}", metrics, re.MULTILINE)
+        requests = re.findall(r"^http_requests_total\{(.*)\} ", metrics, re.MULTILINE)
         assert requests and all(f'version="{one.tag}"' in r for r in requests), requests
 
 
@@ -405,20 +230,20 @@ def test_each_build_knows_who_it_is(containers: Containers, builds: list[Built])
 
 
 @contextmanager
-def container(containers: Containers, name: str, ref: str, env: dict[str, str]) -> Iterator[str]:
-    containers.podman("rm", "--force", name, check=False)
+def container(engine: Engine, name: str, ref: str, env: dict[str, str]) -> Iterator[str]:
+    engine.podman("rm", "--force", name, check=False)
     envs = [f"--env={k}={v}" for k, v in env.items()]
-    containers.podman("run", "--detach", f"--name={name}", *HARDENED, *envs, ref)
+    engine.podman("run", "--detach", f"--name={name}", *HARDENED, *envs, ref)
     try:
         yield name
     finally:
-        print(containers.podman("logs", name, check=False)[-3000:])
-        containers.podman("rm", "--force", "--time=5", name, check=False)
+        print(engine.podman("logs", name, check=False)[-3000:])
+        engine.podman("rm", "--force", "--time=5", name, check=False)
 
 
-def inside(containers: Containers, name: str, code: str) -> Any:
+def inside(engine: Engine, name: str, code: str) -> Any:
     """Runs python code inside the container (as its user); returns what it prints, as JSON."""
-    out = containers.podman("exec", name, "python3", "-c", code)
+    out = engine.podman("exec", name, "python3", "-c", code)
     return json.loads(out)
 
 
@@ -487,23 +312,23 @@ def check_hardened(result: dict[str, Any], service: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def backend(containers: Containers, built: Built) -> Iterator[int]:
+def backend(engine: Engine, built: Built) -> Iterator[int]:
     port = free_port()
     env = {"PORT": str(port), "SHUTDOWN_DELAY": "1"}
-    with container(containers, "kit-imagebackend", built.refs["imagebackend"], env):
+    with container(engine, "kit-imagebackend", built.refs["imagebackend"], env):
         wait_live(port)
         yield port
 
 
-def test_imagebackend_runs_hardened(containers: Containers, backend: int) -> None:
-    result = inside(containers, "kit-imagebackend", CHECKS)
+def test_imagebackend_runs_hardened(engine: Engine, backend: int) -> None:
+    result = inside(engine, "kit-imagebackend", CHECKS)
     check_hardened(result, "imagebackend")
     # the image's HEALTHCHECK (podman runs it on demand here: no systemd timers)
-    containers.podman("healthcheck", "run", "kit-imagebackend")
+    engine.podman("healthcheck", "run", "kit-imagebackend")
 
 
 def test_frontend_runs_with_the_backend_and_redis(
-    containers: Containers, built: Built, backend: int, tmp_path: Path
+    engine: Engine, built: Built, backend: int, tmp_path: Path
 ) -> None:
     port, redis_port = free_port(), free_port()
     conf = kube.BASE / "redis" / "redis.conf"
@@ -518,12 +343,12 @@ def test_frontend_runs_with_the_backend_and_redis(
         "APP_TITLE": "monsterstack in podman",
     }
     try:
-        with container(containers, "kit-frontend", built.refs["frontend"], env):
+        with container(engine, "kit-frontend", built.refs["frontend"], env):
             wait_live(port)
-            result = inside(containers, "kit-frontend", CHECKS)
+            result = inside(engine, "kit-frontend", CHECKS)
             check_hardened(result, "frontend")
             page = inside(
-                containers,
+                engine,
                 "kit-frontend",
                 FETCH
                 + "s, b = get('/?name=bob')\n"
@@ -535,7 +360,7 @@ def test_frontend_runs_with_the_backend_and_redis(
             assert f"v{built.tag}</span>" in html, "the page's badge names the build's version"
             assert re.search(r'src="/monster/[^"]+"', html)
             assert ready == 200 and details["ready"] is True, details
-            containers.podman("healthcheck", "run", "kit-frontend")
+            engine.podman("healthcheck", "run", "kit-frontend")
             # the monster it served went through the Redis cache
             assert redis.Redis(port=redis_port, retry=None).dbsize() > 0
     finally:
@@ -543,15 +368,15 @@ def test_frontend_runs_with_the_backend_and_redis(
         redis_server.wait(10)
 
 
-def test_sigterm_drains_and_exits_zero(containers: Containers, built: Built) -> None:
+def test_sigterm_drains_and_exits_zero(engine: Engine, built: Built) -> None:
     port = free_port()
     env = {"PORT": str(port), "SHUTDOWN_DELAY": "2"}
     ref = built.refs["imagebackend"]
-    with container(containers, "kit-sigterm", ref, env) as name:
+    with container(engine, "kit-sigterm", ref, env) as name:
         wait_live(port)
         started = time.monotonic()
-        containers.podman("stop", "--time=30", name)
+        engine.podman("stop", "--time=30", name)
         took = time.monotonic() - started
-        state = json.loads(containers.podman("inspect", name))[0]["State"]
+        state = json.loads(engine.podman("inspect", name))[0]["State"]
         assert state["ExitCode"] == 0, state
         assert 2 <= took < 30, f"stopped in {took:.1f}s: SHUTDOWN_DELAY is 2s, the grace 30s"

@@ -284,6 +284,12 @@ def state_file() -> Path:
     return cache_dir() / "kube-play.json"
 
 
+def _last_play() -> dict[str, Any]:
+    path = state_file()
+    state: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {"pods": []}
+    return state
+
+
 def _overlay_dir(overlay: str | Path) -> Path:
     path = Path(overlay)
     if (path / "kustomization.yaml").is_file():
@@ -370,14 +376,18 @@ def play(
         workloads = adapt([d for d in yaml.safe_load_all(text) if d], images)
         if not engine.exists("network", NETWORK):
             engine.podman("network", "create", NETWORK)
+        # a re-played pod keeps its address, as a Service would: its URL stays valid
+        before = {e["pod"]: e.get("ip") for e in _last_play()["pods"]}
         _clear(engine, [w.pod_prefix for w in workloads])
         with tempfile.TemporaryDirectory(prefix="monsterstack-play-") as tmp:
             for w in workloads:
                 path = Path(tmp) / f"{w.name}.yaml"
                 path.write_text(w.manifest())
                 network = f"{NETWORK}:" + ",".join(f"alias={a}" for a in w.aliases)
+                ips = [ip for name, ip in sorted(before.items()) if name.startswith(w.pod_prefix)]
                 engine.podman(
                     "kube", "play", "--quiet", "--tls-verify=false", f"--network={network}",
+                    *(f"--ip={ip}" for ip in ips if ip),
                     f"--annotation={ANNOTATION}={directory.name}", str(path), timeout=600,
                 )  # fmt: skip
     pods: list[Pod] = []
@@ -389,7 +399,12 @@ def play(
             networks: dict[str, Any] = info["NetworkSettings"]["Networks"]
             pod.ip = networks[NETWORK]["IPAddress"]
             pods.append(pod)
-            entry = {"pod": name, "grace": w.grace, "volumes": _volumes(engine, name)}
+            entry = {
+                "pod": name,
+                "ip": pod.ip,
+                "grace": w.grace,
+                "volumes": _volumes(engine, name),
+            }
             state["pods"].append(entry)
     state_file().write_text(json.dumps(state, indent=2))
     wait_probes(engine, pods, timeout)
@@ -400,8 +415,7 @@ def play(
 def _clear(engine: Engine, prefixes: Iterable[str] = ()) -> list[str]:
     """Removes the last play's pods and volumes (its state file), and any pod of ours (our
     storage) whose name starts with one of `prefixes`; -> the pods removed."""
-    path = state_file()
-    entries = json.loads(path.read_text())["pods"] if path.is_file() else []
+    entries = _last_play()["pods"]
     removed = []
     for entry in entries:
         _remove(engine, [entry["pod"]], int(entry["grace"]), entry["volumes"])
@@ -411,7 +425,7 @@ def _clear(engine: Engine, prefixes: Iterable[str] = ()) -> list[str]:
             volumes = _volumes(engine, pod)
             _remove(engine, [pod], 30, volumes)
             removed.append(pod)
-    path.unlink(missing_ok=True)
+    state_file().unlink(missing_ok=True)
     return removed
 
 
