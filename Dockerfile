@@ -65,9 +65,9 @@ WORKDIR /tmp
 ENTRYPOINT ["monsterstack"]
 # Who this build is: its version (the tag) and commit, as OCI labels and as the variables the
 # services report (/version, the `version` label of the metrics, build_info, the page badge).
-# `monsterstack images` passes them as build arguments AND as the builder's --label/--env
-# options: buildah's layer cache keys these two instructions on their text, not on the
-# arguments' values, so with --layers alone a warm cache would hand out another build's version.
+# With buildah or podman, `monsterstack images` stamps them again in a build the layer cache
+# cannot answer (deploy/images/stamp.Dockerfile): buildah's cache keys these two instructions
+# on their text, not on the arguments' values, so a warm cache hands out another build's.
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG SOURCE=https://example.invalid/monsterstack

@@ -122,3 +122,23 @@ def test_cli_manifests_needs_a_registry() -> None:
         check=False,
     )
     assert done.returncode == 2 and "no registry" in done.stderr
+
+
+def test_daemonless_builds_end_with_a_stamp_the_cache_cannot_answer() -> None:
+    """buildah's layer cache hands out LABEL/ENV layers of another version (issue 16): each
+    buildah/podman build is followed by a --no-cache build of the stamp Dockerfile."""
+    for builder in ("buildah", "podman"):
+        commands = kit.images_commands(
+            "127.0.0.1:5000", "v2", builder=builder, version="v2", revision="abc123", push=False
+        )
+        assert len(commands) == 2 * len(SERVICES)
+        for build, stamp in zip(commands[::2], commands[1::2], strict=True):
+            ref = build[-2].removeprefix("--tag=")
+            assert "--no-cache" not in build and "--no-cache" in stamp
+            assert f"--build-arg=IMAGE={ref}" in stamp and f"--tag={ref}" in stamp
+            assert {"--build-arg=VERSION=v2", "--build-arg=REVISION=abc123"} <= set(stamp)
+            stamp_file = next(a for a in stamp if a.startswith("--file=")).removeprefix("--file=")
+            text = (kube.ROOT / stamp_file).read_text()
+            assert "VERSION_LABEL=" in text and "org.opencontainers.image.version=" in text
+    docker = kit.images_commands("127.0.0.1:5000", "v2", version="v2", push=False)
+    assert len(docker) == len(SERVICES), "BuildKit keys metadata on the values: no stamp"

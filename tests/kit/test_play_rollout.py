@@ -64,9 +64,7 @@ def test_v1_to_v2_by_version(engine: Engine, tmp_path: Path) -> None:
             both: list[set[str]] = []
             switched = threading.Thread(
                 target=lambda: both.append(
-                    versions(
-                        prom.wait_for(QUERY, lambda r: versions(r) == {a, b}, 90, "both")
-                    )
+                    versions(prom.wait_for(QUERY, lambda r: versions(r) == {a, b}, 90, "both"))
                 )
             )
             switched.start()

@@ -87,27 +87,17 @@ def _is_loopback(registry: str) -> bool:
     return host in ("localhost", "::1") or host.startswith("127.") or registry.startswith("[::1]")
 
 
-# Who a build is, three ways: build arguments (the Dockerfile's LABEL and ENV, right with
-# BuildKit), and, repeated as the builder's own options, the OCI labels and the variables the
-# services read (`/version`, the metrics' `version` label, `build_info`, the page's badge).
-# Why both: buildah's layer cache (1.28, and so podman build) keys LABEL and ENV on their text
-# before the arguments are substituted, so a warm cache hands out another build's version;
-# --label and --env are applied to the final image at every build, cached or not.
-IDENTITY_LABELS = {
-    "VERSION": "org.opencontainers.image.version",
-    "REVISION": "org.opencontainers.image.revision",
-}
-IDENTITY_ENV = {"VERSION": "VERSION_LABEL", "REVISION": "GIT_COMMIT"}
+# Who a build is: VERSION (the tag) and REVISION (the commit), as the OCI labels and as the
+# variables the services report (`/version`, the metrics' `version` label, `build_info`, the
+# page's badge). The Dockerfile sets them from its build arguments, which BuildKit gets right.
+# buildah's layer cache does not (see deploy/images/stamp.Dockerfile): daemonless builds end
+# with a stamp build that the cache cannot answer.
+STAMP_DOCKERFILE = "deploy/images/stamp.Dockerfile"
 
 
-def identity_options(builder: str, version: str | None, revision: str | None) -> list[str]:
-    """The build options that stamp an image with its version and revision."""
+def _identity_args(version: str | None, revision: str | None) -> list[str]:
     values = {"VERSION": version, "REVISION": revision}
-    out = [f"--build-arg={arg}={v}" for arg, v in values.items() if v]
-    out += [f"--label={IDENTITY_LABELS[arg]}={v}" for arg, v in values.items() if v]
-    if builder in ("podman", "buildah"):  # docker build has no --env: BuildKit needs none
-        out += [f"--env={IDENTITY_ENV[arg]}={v}" for arg, v in values.items() if v]
-    return out
+    return [f"--build-arg={arg}={v}" for arg, v in values.items() if v]
 
 
 def images_commands(
@@ -138,7 +128,7 @@ def images_commands(
     if not names:
         raise KitError("no service to build")
     build_args = [f"--build-arg=BASE_IMAGE={base_image}"] if base_image else []
-    build_args += identity_options(builder, version, revision)
+    build_args += _identity_args(version, revision)
     daemonless = builder in ("podman", "buildah")
     commands: list[list[str]] = []
     for service in names:
@@ -148,6 +138,12 @@ def images_commands(
         cmd += [*build_options, f"--target={service}", *build_args]
         cmd += [f"--tag={image_ref(registry, service, tag)}", context]
         commands.append(cmd)
+        if daemonless and (version or revision):
+            ref = image_ref(registry, service, tag)
+            stamp = [builder, *global_options, "build", "--format=docker", "--no-cache"]
+            stamp += [f"--build-arg=IMAGE={ref}", *_identity_args(version, revision)]
+            stamp += [f"--file={context.rstrip('/')}/{STAMP_DOCKERFILE}", f"--tag={ref}"]
+            commands.append([*stamp, f"{context.rstrip('/')}/{Path(STAMP_DOCKERFILE).parent}"])
     if push:
         for service in names:
             cmd = [builder, *global_options, "push"]
