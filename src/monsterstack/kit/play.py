@@ -221,7 +221,9 @@ def probe_once(engine: Engine, pod: Pod, container: Doc, kind: str) -> str | Non
 
 
 def _state(engine: Engine, name: str) -> dict[str, Any]:
-    state: dict[str, Any] = engine.inspect("container", name)[0]["State"]
+    info = engine.inspect("container", name)[0]
+    state: dict[str, Any] = dict(info["State"])
+    state["Restarts"] = int(info.get("RestartCount") or 0)
     return state
 
 
@@ -235,11 +237,12 @@ def wait_probes(engine: Engine, pods: list[Pod], timeout: float) -> None:
             for c in pod.workload.containers():
                 cname = pod.container(c)
                 state = _state(engine, cname)
-                if state.get("Status") != "running":
+                if state.get("Status") != "running" or state["Restarts"]:  # crashed, or looping
                     last = engine.logs(cname)
                     raise KitError(
                         f"{pod.workload.name}/{c['name']}: the container is {state.get('Status')} "
-                        f"(exit code {state.get('ExitCode')}); its log:\n{last}"
+                        f"(exit code {state.get('ExitCode')}, {state['Restarts']} restarts); "
+                        f"its log:\n{last}"
                     )
                 for kind in PROBES:
                     if kind in c:
