@@ -126,7 +126,7 @@ def parser() -> argparse.ArgumentParser:
     u.add_argument("--prometheus-port", type=int, default=9090)
     u.set_defaults(func=cmd_up)
 
-    from .kit import add_commands  # `images` and `manifests`: the registry workflow
+    from .kit import add_commands  # `images`, `manifests`, `kube-play`: the kit
     from .rollout.command import add_commands as add_rollout  # `rollout watch`
 
     add_commands(sub)

@@ -22,7 +22,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ import redis
 
 from monsterstack import kit
 from monsterstack.kit import engine as engine_mod
+from monsterstack.kit import play
 from monsterstack.kit.engine import Engine
 from monsterstack.services import SERVICES
 from tests.servers import free_port
@@ -40,7 +41,6 @@ from . import contract, kube
 
 pytestmark = [pytest.mark.image, pytest.mark.timeout(1500)]
 
-CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 UID = 10001  # the Dockerfile's USER
 PNG = b"\x89PNG\r\n\x1a\n"
 # podman's default limits are above what this sandbox lets a container have
@@ -58,23 +58,6 @@ HARDENED = [
 
 def log(message: str) -> None:
     print(f"[image] {message}", flush=True)
-
-
-def sh(argv: list[str], *, timeout: float = 900, check: bool = True) -> str:
-    started = time.monotonic()
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if check and done.returncode != 0:
-        raise AssertionError(
-            f"{kit.shell_line(argv)} -> {done.returncode}\n{done.stdout[-4000:]}\n"
-            f"{done.stderr[-4000:]}"
-        )
-    log(f"{time.monotonic() - started:6.1f}s  {kit.shell_line(argv)[:160]}")
-    return done.stdout
-
-
-@pytest.fixture(scope="module")
-def base_image(engine: Engine) -> str:
-    return engine_mod.base_image(engine)
 
 
 @dataclass
@@ -101,7 +84,6 @@ class Built:
     tag: str  # also its version
     refs: dict[str, str]  # service -> registry/monsterstack-<service>:tag
     revision: str
-    timings: dict[str, float] = field(default_factory=dict)
 
 
 # Tags no other command of the project uses, so the tests never trust an image that something
@@ -109,33 +91,15 @@ class Built:
 TEST_TAG = "imagetest"
 
 
-def build(engine: Engine, base_image: str, registry: Registry, tag: str, revision: str) -> Built:
+def build(engine: Engine, registry: Registry, tag: str, revision: str) -> Built:
     """Build and push every service's image: the commands `monsterstack images` prints."""
-    build_options = ["--network=host"]
-    if CA_BUNDLE.is_file():  # a TLS-intercepting proxy's CA, for pip and uv in the build
-        build_options.append(f"--secret=id=ca-certificates,src={CA_BUNDLE}")
-    commands = kit.images_commands(
-        registry.address,
-        tag,
-        builder="buildah",
-        base_image=base_image,
-        version=tag,
-        revision=revision,
-        build_options=build_options,
-        global_options=engine.storage,
-        context=str(kube.ROOT),
-    )
-    timings: dict[str, float] = {}
-    for argv in commands:
-        started = time.monotonic()
-        sh(argv, timeout=1200)
-        timings[f"{argv[len(engine.storage) + 1]} {argv[-1]}"] = time.monotonic() - started
+    play.build_images(engine, registry.address, tag, revision)
     refs = {s: kit.image_ref(registry.address, s, tag) for s in SERVICES}
-    return Built(tag, refs, revision, timings)
+    return Built(tag, refs, revision)
 
 
 @pytest.fixture(scope="module")
-def builds(engine: Engine, base_image: str, registry: Registry) -> Iterator[list[Built]]:
+def builds(engine: Engine, registry: Registry) -> Iterator[list[Built]]:
     """Two builds of the same tree, A (HEAD) then B (another version and revision): B is
     built on a cache A has just warmed, so it fails if a cached layer carries A's identity."""
     for ref in engine.podman("images", "--format={{.Repository}}:{{.Tag}}").split():
@@ -145,8 +109,8 @@ def builds(engine: Engine, base_image: str, registry: Registry) -> Iterator[list
     head = kit.head_revision(kube.ROOT)
     assert head, "the image tests run in a git checkout"
     out = [
-        build(engine, base_image, registry, f"{TEST_TAG}-a-{nonce}", head),
-        build(engine, base_image, registry, f"{TEST_TAG}-b-{nonce}", f"{head[:7]}b{nonce}"),
+        build(engine, registry, f"{TEST_TAG}-a-{nonce}", head),
+        build(engine, registry, f"{TEST_TAG}-b-{nonce}", f"{head[:7]}b{nonce}"),
     ]
     yield out
     for b in out:

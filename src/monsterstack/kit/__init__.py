@@ -6,7 +6,9 @@ build each image from the one Dockerfile (one target per service), tag it
 overlay of deploy/ with those same images pinned.
 
 Modules: `checkout` (the repository and its commit), `images` (tags, registries, build
-commands), `manifests` (kustomize), `commands` (the CLI's subcommands).
+commands), `manifests` (kustomize), `engine` (podman and buildah on the project's storage, the
+Debian base images, the loopback registry), `play` (`monsterstack kube-play`), `commands`
+(the CLI's subcommands).
 """
 
 from .checkout import KitError, head_revision, project_root

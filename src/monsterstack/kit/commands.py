@@ -1,4 +1,4 @@
-"""The kit's commands: `monsterstack images` and `monsterstack manifests`."""
+"""The kit's commands: `monsterstack images`, `monsterstack manifests`, `monsterstack kube-play`."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def cmd_kube_play(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Adds `images` and `manifests` to the `monsterstack` command's subcommands."""
+    """Adds `images`, `manifests` and `kube-play` to the `monsterstack` command's subcommands."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--registry", help="host[:port][/path] of the registry (env REGISTRY), e.g. 127.0.0.1:30500"

@@ -155,14 +155,8 @@ class Engine:
     def env(self) -> dict[str, str]:
         return {**os.environ, "CONTAINERS_CONF": str(self.conf)}
 
-    def buildah_argv(self, *args: str) -> list[str]:
-        return [tool("buildah"), *self.storage, *args]
-
     def podman_argv(self, *args: str) -> list[str]:
         return [tool("podman"), *self.storage, *args]
-
-    def buildah(self, *args: str, timeout: float = 900) -> str:
-        return run(self.buildah_argv(*args), timeout=timeout, env=self.env)
 
     def podman(self, *args: str, timeout: float = 300, check: bool = True) -> str:
         return run(self.podman_argv(*args), timeout=timeout, check=check, env=self.env)

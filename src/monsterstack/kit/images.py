@@ -82,6 +82,13 @@ def image_ref(registry: str, service: str, tag: str) -> str:
     return f"{check_registry(registry)}/{IMAGE_PREFIX}{service}:{check_tag(tag)}"
 
 
+def image_name(ref: str) -> str:
+    """A reference without its tag or digest: `reg:5000/team/app:v1` -> `reg:5000/team/app`."""
+    ref = ref.split("@", 1)[0]
+    last = ref.rsplit("/", 1)[-1]
+    return ref[: len(ref) - len(last)] + last.split(":", 1)[0]
+
+
 def _is_loopback(registry: str) -> bool:
     host = registry.split("/", 1)[0].rsplit(":", 1)[0] if "]" not in registry else ""
     return host in ("localhost", "::1") or host.startswith("127.") or registry.startswith("[::1]")
@@ -132,14 +139,13 @@ def images_commands(
     daemonless = builder in ("podman", "buildah")
     commands: list[list[str]] = []
     for service in names:
+        ref = image_ref(registry, service, tag)
         cmd = [builder, *global_options, "build"]
         if daemonless:
             cmd += ["--format=docker", "--layers"]
-        cmd += [*build_options, f"--target={service}", *build_args]
-        cmd += [f"--tag={image_ref(registry, service, tag)}", context]
+        cmd += [*build_options, f"--target={service}", *build_args, f"--tag={ref}", context]
         commands.append(cmd)
         if daemonless and (version or revision):
-            ref = image_ref(registry, service, tag)
             stamp = [builder, *global_options, "build", "--format=docker", "--no-cache"]
             stamp += [f"--build-arg=IMAGE={ref}", *_identity_args(version, revision)]
             stamp += [f"--file={context.rstrip('/')}/{STAMP_DOCKERFILE}", f"--tag={ref}"]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .checkout import KitError, project_root
-from .images import IMAGE_PREFIX, check_registry, check_tag, services
+from .images import IMAGE_PREFIX, check_registry, check_tag, image_name, services
 
 OVERLAYS_DIR = Path("deploy") / "overlays"
 
@@ -53,10 +53,8 @@ def _our_image_names(rendered: str, names: Iterable[str]) -> dict[str, str]:
     wanted = {f"{IMAGE_PREFIX}{s}": s for s in names}
     found: dict[str, str] = {}
     for match in _IMAGE_LINE.finditer(rendered):
-        ref = match["ref"].split("@", 1)[0]
-        last = ref.rsplit("/", 1)[-1]
-        name = ref[: len(ref) - len(last)] + last.split(":", 1)[0]
-        service = wanted.get(last.split(":", 1)[0])
+        name = image_name(match["ref"])
+        service = wanted.get(name.rsplit("/", 1)[-1])
         if service:
             found[service] = name
     return found

@@ -9,14 +9,16 @@ the manifests), each adaptation listed in `adapt()`:
   select it as DNS aliases (each Service port must equal its target containerPort);
 - podman turns a livenessProbe into an in-image `curl` healthcheck (our images have no curl):
   probes are removed from the played copy and every probe of the unmodified manifests is run
-  from the host instead, as a kubelet would (`Probes`);
+  from the host instead, as a kubelet would (`wait_probes`);
 - containerPorts would be published on 0.0.0.0: they are dropped; pods are reached by IP;
 - emptyDir volumes become named volumes shared by name: each is named after its Deployment;
 - images are pulled (`imagePullPolicy: Always`) from the project's loopback registry, Redis
   included (built on the project's Debian base: no registry image of Redis can be pulled).
 
-podman ignores Namespaces, Services, Ingresses, NetworkPolicies, HPAs, PDBs, replicas (one
-pod per Deployment), runAsNonRoot and terminationGracePeriodSeconds (`down` applies it).
+podman plays `replicas` pods per Deployment (`<deployment>-pod-<i>`, all under the Service's
+alias); it ignores Namespaces, Services, Ingresses, NetworkPolicies, HPAs (so the autoscaling
+component's Deployments, which leave replicas to the HPA, get one pod), PDBs, runAsNonRoot
+and terminationGracePeriodSeconds (`down` applies it).
 """
 
 from __future__ import annotations
@@ -29,8 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,7 @@ import yaml
 
 from .checkout import KitError, head_revision, project_root
 from .engine import Engine, base_image, cache_dir, local_registry, log, redis_image
-from .images import IMAGE_PREFIX, check_tag, image_ref, images_commands, services
+from .images import IMAGE_PREFIX, check_tag, image_name, image_ref, images_commands, services
 from .manifests import OVERLAYS_DIR, overlays, render_manifests
 
 Doc = dict[str, Any]
@@ -56,7 +57,7 @@ REDIS_IMAGE = "monsterstack-redis"
 
 @dataclass
 class Workload:
-    """One Deployment, played as one pod."""
+    """One Deployment, played as `replicas` pods."""
 
     deployment: Doc  # as the overlay renders it: its probes are the ones run
     played: Doc  # the adapted copy podman plays
@@ -143,9 +144,7 @@ def adapt(docs: Iterable[Doc], images: Mapping[str, str] | None = None) -> list[
             c.pop("ports", None)
             for mount in c.get("volumeMounts", []):
                 mount["name"] = renamed.get(mount["name"], mount["name"])
-            ref = str(c["image"]).split("@", 1)[0]
-            last = ref.rsplit("/", 1)[-1]
-            bare = ref[: len(ref) - len(last)] + last.split(":", 1)[0]
+            bare = image_name(str(c["image"]))
             if images and bare in images:
                 c["image"] = images[bare]
             for source in c.get("envFrom", []):
@@ -303,9 +302,9 @@ def _overlay_dir(overlay: str | Path) -> Path:
     return project_root() / OVERLAYS_DIR / str(overlay)
 
 
-def build_and_push(engine: Engine, registry: str, tag: str) -> dict[str, str]:
-    """Every service's image (`monsterstack images` with buildah) and the Redis image, in the
-    registry; -> image name in the manifests -> the reference to play."""
+def build_images(engine: Engine, registry: str, tag: str, revision: str | None) -> None:
+    """Every service's image, built with buildah on the Debian base and pushed: the commands
+    `monsterstack images --builder buildah` prints, version = tag."""
     root = project_root()
     options = ["--network=host"]
     ca = Path("/etc/ssl/certs/ca-certificates.crt")
@@ -317,13 +316,19 @@ def build_and_push(engine: Engine, registry: str, tag: str) -> dict[str, str]:
         builder="buildah",
         base_image=base_image(engine),
         version=tag,
-        revision=head_revision(root),
+        revision=revision,
         build_options=options,
         global_options=engine.storage,
         context=str(root),
     )
     for argv in commands:
         engine.run_tool(argv)
+
+
+def build_and_push(engine: Engine, registry: str, tag: str) -> dict[str, str]:
+    """Every service's image and the Redis image, in the registry; -> image name in the
+    manifests -> the reference to play."""
+    build_images(engine, registry, tag, head_revision(project_root()))
     local = redis_image(engine)
     redis = f"{registry}/{REDIS_IMAGE}:{local.rsplit(':', 1)[1]}"
     engine.podman("tag", local, redis)
@@ -381,7 +386,7 @@ def play(
             engine.podman("network", "create", NETWORK)
         # a re-played pod keeps its address, as a Service would: its URL stays valid
         before = {e["pod"]: e.get("ip") for e in _last_play()["pods"]}
-        _clear(engine, [w.pod_prefix for w in workloads])
+        _clear(engine, workloads)
         with tempfile.TemporaryDirectory(prefix="monsterstack-play-") as tmp:
             for w in workloads:
                 path = Path(tmp) / f"{w.name}.yaml"
@@ -415,18 +420,16 @@ def play(
     return Played(directory.name, tag, pods)
 
 
-def _clear(engine: Engine, prefixes: Iterable[str] = ()) -> list[str]:
+def _clear(engine: Engine, workloads: Iterable[Workload] = ()) -> list[str]:
     """Removes the last play's pods and volumes (its state file), and any pod of ours (our
-    storage) whose name starts with one of `prefixes`; -> the pods removed."""
-    entries = _last_play()["pods"]
+    storage) of one of `workloads`' Deployments; -> the pods removed."""
     removed = []
-    for entry in entries:
+    for entry in _last_play()["pods"]:
         _remove(engine, [entry["pod"]], int(entry["grace"]), entry["volumes"])
         removed.append(entry["pod"])
-    for prefix in prefixes:
-        for pod in _pods(engine, prefix):
-            volumes = _volumes(engine, pod)
-            _remove(engine, [pod], 30, volumes)
+    for w in workloads:
+        for pod in _pods(engine, w.pod_prefix):
+            _remove(engine, [pod], w.grace, _volumes(engine, pod))
             removed.append(pod)
     state_file().unlink(missing_ok=True)
     return removed
@@ -439,13 +442,3 @@ def down(engine: Engine | None = None) -> list[str]:
     if engine.exists("network", NETWORK):
         engine.podman("network", "rm", "--force", NETWORK, check=False)
     return removed
-
-
-@contextmanager
-def played(overlay: str | Path = "dev", tag: str | None = None, **kw: Any) -> Iterator[Played]:
-    """A played stack for the length of a `with` block (tests, demos)."""
-    engine = kw.pop("engine", None) or Engine.open()
-    try:
-        yield play(overlay, tag, engine=engine, **kw)
-    finally:
-        down(engine)
