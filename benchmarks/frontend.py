@@ -1,6 +1,6 @@
 """The frontend (issue 3): a cache hit beside nginx serving the same bytes, and its memory.
 
-Hit: `GET /monster/{name}?size=80`, one name asked over and over, answered from the cache by
+Hit: `GET /monster/{name}?size=120`, one name asked over and over, answered from the cache by
 `monsterstack serve frontend --workers 1` (with Redis, without, and with Redis but no
 in-process tier), and by nginx (`worker_processes 1`) serving the same PNG as a static file.
 Every server process runs on core 0 (`taskset -c 0`), wrk on core 1.
@@ -21,23 +21,25 @@ import http.client
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from .httpbench import HOST, free_port, monsterstack_program, stop, wait_ready
+from monsterstack.processes import free_port, redis_answers, wait_until
+
+from .httpbench import HOST, monsterstack_program, stop, wait_ready
 from .machine import cpu_busy
 
 SERVER_CPU, CLIENT_CPU = "0", "1"
 PYCACHE = Path(tempfile.gettempdir()) / "monsterstack-bench-pycache"
 HIT_NAME = "nginx-and-me"  # the one picture of the hit benchmark
-HIT_PATH = f"/monster/{HIT_NAME}?size=80"
+HIT_PATH = f"/monster/{HIT_NAME}?size=120"
 NGINX = "nginx, static file"
 # Variables the services read that must come from here, not from the caller's environment.
 SERVICE_VARIABLES = (
@@ -86,15 +88,8 @@ def start_redis(stack: contextlib.ExitStack, tmp: Path, cpu: str | None = None) 
     argv = ["redis-server", "--bind", HOST, "--port", str(port), "--save", ""]
     argv += ["--appendonly", "no", "--dir", str(tmp)]
     proc = spawn(stack, pinned(argv, cpu), stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 15
-    while proc.poll() is None and time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex((HOST, port)) == 0:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return f"redis://{HOST}:{port}/0"
-        time.sleep(0.05)
-    raise RuntimeError(f"redis-server not answering on port {port}")
+    wait_until(partial(redis_answers, port), proc, timeout=15, what="redis-server")
+    return f"redis://{HOST}:{port}/0"
 
 
 def start_service(
@@ -175,22 +170,21 @@ def wrk_fixed(port: int, path: str, duration: float, connections: int) -> dict[s
 
 
 UNREACHED_LIMIT = {"RATE_LIMIT": "100000", "RATE_LIMIT_BURST": "1000000"}
+PRODUCTION = "frontend + Redis, rate limited (production path)"
 
 
 def hit_configs(redis_url: str) -> dict[str, dict[str, str]]:
-    """Frontend configurations of the hit benchmark: label -> environment."""
+    """Frontend configurations of the hit benchmark: label -> environment. The rate limiter's
+    budget is one wrk never exhausts, so every request takes a token and none is refused."""
+    redis = {"REDIS_URL": redis_url}
     return {
-        "frontend + Redis (hit in the in-process hot tier)": {"REDIS_URL": redis_url},
-        "frontend, no Redis (in-process cache)": {},
-        "frontend + Redis, CACHE_MAX_BYTES=0 (every hit a Redis GET)": {
-            "REDIS_URL": redis_url,
-            "CACHE_MAX_BYTES": "0",
-        },
-        # The rate limiter's cost: a budget wrk never exhausts, so every request takes a token.
+        PRODUCTION: {**redis, **UNREACHED_LIMIT},
+        "frontend + Redis, rate limiter off": redis,
         "frontend, no Redis, rate limited (in-process buckets)": UNREACHED_LIMIT,
-        "frontend + Redis, rate limited (buckets in Redis: one EVALSHA a request)": {
-            "REDIS_URL": redis_url,
-            **UNREACHED_LIMIT,
+        "frontend, no Redis, rate limiter off": {},
+        "frontend + Redis, limiter off, CACHE_MAX_BYTES=0 (every hit a Redis GET)": {
+            **redis,
+            "CACHE_MAX_BYTES": "0",
         },
     }
 

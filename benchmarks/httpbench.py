@@ -13,18 +13,19 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from monsterstack import processes
+from monsterstack.processes import free_port, http_ok, wait_until
 
 from . import thread_limit
 from .machine import cpu_busy
@@ -81,12 +82,6 @@ class Load:
     probe_interval: float = 0.04
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def server_command(port: int, config: Config) -> list[str]:
     if config.thread_tokens is not None:  # the same server, around the experiment's factory
         code = "from monsterstack.core.server import serve; "
@@ -118,26 +113,13 @@ def server_env(config: Config) -> dict[str, str]:
 
 
 def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode} before ready")
-        url = f"http://{HOST}:{port}/readyz"
-        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as r:
-            if r.status == 200:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} not ready after {timeout}s")
+    ready = partial(http_ok, f"http://{HOST}:{port}/readyz", timeout=2)
+    wait_until(ready, proc, timeout=timeout, what=f"the server on port {port}", interval=0.1)
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
     """SIGTERM, a graceful wait, then SIGKILL."""
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=40)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    processes.stop(proc, 40)
 
 
 @contextlib.contextmanager

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
-import httpx
+from monsterstack.processes import free_port, http_ok, redis_answers, stop, wait_until
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["free_port", "redis_server", "serve"]
 
 
 @dataclass
@@ -44,17 +39,7 @@ class ServiceProcess:
 
 
 def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before becoming ready")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
+    wait_until(partial(http_ok, f"{url}/readyz"), process, timeout=timeout, what=url)
 
 
 @contextmanager
@@ -75,16 +60,10 @@ def serve(
         process = subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     proc = ServiceProcess(service, port, process, log)
     try:
-        wait_ready(proc.url, process)
+        wait_until(partial(http_ok, f"{proc.url}/readyz"), process, what=service, log=log)
         yield proc
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
 
 
 @contextmanager
@@ -120,18 +99,8 @@ class RedisProcess:
 
 
 def wait_redis(port: int, process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {process.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                s.sendall(b"PING\r\n")
-                # NOAUTH: up, with a password (redis_server(password=...)).
-                if s.recv(16).startswith((b"+PONG", b"-NOAUTH")):
-                    return
-        time.sleep(0.05)
-    raise TimeoutError(f"redis-server not answering on {port}")
+    # NOAUTH counts as up: redis_server(password=...) has one.
+    wait_until(partial(redis_answers, port), process, timeout=timeout, what="redis-server")
 
 
 @contextmanager
@@ -155,9 +124,7 @@ def redis_server(tmp_path: Path, password: str | None = None) -> Iterator[RedisP
         wait_redis(port, process)
         yield proc
     finally:
-        if proc.process.poll() is None:
-            proc.process.terminate()
-            proc.process.wait(10)
+        stop(proc.process, 10)
 
 
 # Process trees: granian serves from worker processes forked by the main one, so a service's

@@ -10,18 +10,20 @@ a local redis-server; `--monitoring` a local Prometheus scraping both services
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from .processes import ProcessExited, http_ok, redis_answers, stop, wait_until
 
 COLOURS = {
     "imagebackend": "\033[35m",
@@ -54,42 +56,22 @@ def start(name: str, argv: list[str], env: dict[str, str]) -> Child:
     return Child(name, process)
 
 
-def wait_http(url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def wait_port(
-    host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 20.0
+def ready(
+    child: Child, check: Callable[[], bool], timeout: float = 60.0, what: str | None = None
 ) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        with socket.socket() as s:
-            if s.connect_ex((host, port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+    """Waits until `check` passes; False (said on stderr) if the child exits or times out."""
+    try:
+        wait_until(check, child.process, timeout=timeout, what=what or child.name)
+    except (ProcessExited, TimeoutError) as exc:
+        print(f"monsterstack up: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def stop_all(children: list[Child], grace: float = 20.0) -> None:
     """SIGTERM the services in reverse start order, each given time to drain."""
     for child in reversed(children):
-        if child.process.poll() is None:
-            child.process.send_signal(signal.SIGTERM)
-            try:
-                child.process.wait(grace)
-            except subprocess.TimeoutExpired:
-                child.process.kill()
-                child.process.wait()
+        stop(child.process, grace)
 
 
 def _redis(host: str, port: int, workdir: str) -> list[str]:
@@ -120,8 +102,7 @@ def up(args: argparse.Namespace) -> int:
             if args.redis:
                 redis = start("redis", _redis(host, args.redis_port, workdir), env)
                 children.append(redis)
-                if not wait_port(host, args.redis_port, redis.process):
-                    print("monsterstack up: redis-server did not start", file=sys.stderr)
+                if not ready(redis, lambda: redis_answers(args.redis_port, host), 20):
                     return 1
                 env["REDIS_URL"] = f"redis://{host}:{args.redis_port}/0"
             backend_env = {**env, "HOST": host, "PORT": str(args.backend_port)}
@@ -137,8 +118,7 @@ def up(args: argparse.Namespace) -> int:
             children.append(frontend)
             base = f"http://{host}:{args.port}"
             for child, url in ((backend, f"http://{host}:{args.backend_port}"), (frontend, base)):
-                if not wait_http(f"{url}/readyz", child.process):
-                    print(f"monsterstack up: {child.name} did not become ready", file=sys.stderr)
+                if not ready(child, functools.partial(http_ok, f"{url}/readyz")):
                     return 1
             extra = ""
             if args.monitoring:
@@ -153,8 +133,7 @@ def up(args: argparse.Namespace) -> int:
                 )
                 prometheus = start("prometheus", argv, env)
                 children.append(prometheus)
-                if not wait_http(f"{prom_url}/-/ready", prometheus.process):
-                    print("monsterstack up: prometheus did not become ready", file=sys.stderr)
+                if not ready(prometheus, functools.partial(http_ok, f"{prom_url}/-/ready")):
                     return 1
                 extra = f"  prometheus: {prom_url}/   versions: {graph_url(prom_url)}\n"
             cache = "redis" if "REDIS_URL" in env or "REDIS_DOMAIN" in env else "in-process"

@@ -24,7 +24,7 @@ from .harness import (
 )
 from .load import LoadRun, Workload, summarise, warm
 
-CIRCUIT_S = 2.0  # the frontend's RedisCache retries Redis 2 s after a failure
+CIRCUIT_S = 2.0  # the frontend's RedisStore retries Redis 2 s after a failure
 STEADY_BOUND_S = CIRCUIT_S + 2.0  # back in use, for good, this soon after Redis answers again
 QUIET_S = CIRCUIT_S + 0.5  # no new cache error for longer than a circuit window: steady
 
@@ -142,7 +142,7 @@ def test_redis_killed_and_restarted_under_load(tmp_path: Path) -> None:
         f"errors, steady after {'never' if steady is None else f'{steady:.1f}'} s (bound "
         f"{STEADY_BOUND_S:g} s). Each pooled Redis "
         "connection that died with the server fails once when next used, and each such "
-        "failure opens the circuit for 2 s again (frontend/cache.py RedisCache._trip)",
+        "failure opens the circuit for 2 s again (frontend/redis_store.py RedisStore._trip)",
     )
     scenario.integrity(results.samples)
     scenario.finish(results, summary)

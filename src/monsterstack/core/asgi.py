@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .health import Health
 from .metrics import HttpMetrics
 
 VERSION_HEADER = b"x-monsterstack-version"
-EXTRA_HEADERS = "monsterstack.response_headers"  # scope key: headers an inner layer adds
 UNMATCHED = "<unmatched>"  # the route label of requests no route matched (bounded cardinality)
 
 
@@ -30,8 +31,12 @@ class ObservabilityMiddleware:
     ) -> None:
         self.app = app
         self.metrics = metrics
-        self.version = version.encode()
+        self.version = (VERSION_HEADER, version.encode())
         self.health = health
+        self.in_flight = metrics.in_flight.labels(metrics.service)
+        # (method, route, status) -> its request counter and latency histogram, looked up
+        # once: as many as the metric's own series.
+        self.series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,41 +44,42 @@ class ObservabilityMiddleware:
             return
         start = time.perf_counter()
         status = 500
-        version = (VERSION_HEADER, self.version)
 
         async def send_with_version(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [
-                    *message.get("headers", ()),
-                    version,
-                    *scope.get(EXTRA_HEADERS, ()),
-                ]
+                message["headers"] = [*message.get("headers", ()), self.version]
                 if self.health is not None and self.health.draining_recently():
                     # Draining: this connection's last answer, so that no client sends another
                     # request on it just as the server closes it (seen: 1 in ~2,000 lost).
                     message["headers"].append((b"connection", b"close"))
             await send(message)
 
-        m = self.metrics
-        m.in_flight.labels(m.service).inc()
+        self.in_flight.inc()
         try:
             await self.app(scope, receive, send_with_version)
         finally:
-            m.in_flight.labels(m.service).dec()
-            route = template(scope)
-            method = scope["method"]
-            m.requests.labels(m.service, m.version, method, route, str(status)).inc()
-            m.latency.labels(m.service, m.version, method, route).observe(
-                time.perf_counter() - start
-            )
+            self.in_flight.dec()
+            key = (scope["method"], template(scope), status)
+            series = self.series.get(key)
+            if series is None:
+                m = self.metrics
+                method, route, code = key
+                series = self.series[key] = (
+                    m.requests.labels(m.service, m.version, method, route, str(code)),
+                    m.latency.labels(m.service, m.version, method, route),
+                )
+            series[0].inc()
+            series[1].observe(time.perf_counter() - start)
 
 
-def add_response_headers(scope: Scope, headers: list[tuple[bytes, bytes]]) -> None:
-    """Headers for this request's response, added by ObservabilityMiddleware (outermost), so an
-    inner middleware need not wrap `send` for them."""
-    scope.setdefault(EXTRA_HEADERS, []).extend(headers)
+def assemble(app: ASGIApp, middleware: Sequence[Middleware]) -> ASGIApp:
+    """`app` inside `middleware`, the first one outermost (as Starlette's `middleware=[...]`);
+    outside the framework, so that a FastPath among them skips it."""
+    for cls, args, kwargs in reversed(middleware):
+        app = cls(app, *args, **kwargs)
+    return app
 
 
 _CONVERTER = re.compile(r":[a-z]+}")
@@ -93,7 +99,7 @@ def error_body(error: str, message: str, **fields: Any) -> bytes:
 async def send_response(
     send: Send,
     status: int,
-    headers: list[tuple[bytes, bytes]],
+    headers: Sequence[tuple[bytes, bytes]],
     body: bytes = b"",
     *,
     head: bool = False,

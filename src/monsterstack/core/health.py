@@ -18,6 +18,22 @@ DRAIN_FLAG_ENV = "MONSTERSTACK_DRAIN_FLAG"
 Check = Callable[[], Awaitable[tuple[bool, str]]]
 
 
+class throttled:
+    """`check`, run at most once every `seconds`; the last result in between. Probes come
+    every few seconds from every replica: one real check per second is plenty."""
+
+    def __init__(self, check: Check, seconds: float) -> None:
+        self.check, self.seconds = check, seconds
+        self.at = -float("inf")
+        self.result = (False, "not checked yet")
+
+    async def __call__(self) -> tuple[bool, str]:
+        if time.monotonic() - self.at > self.seconds:
+            self.result = await self.check()
+            self.at = time.monotonic()
+        return self.result
+
+
 @dataclass
 class Health:
     started: bool = False

@@ -7,8 +7,8 @@ a web framework's machinery), and the same rules are declared in each service's 
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 
 from starlette.types import Scope, Send
@@ -22,16 +22,15 @@ from ..generator import (
     Format,
     Style,
     Theme,
-    etag,
-    name_digest,
     normalise_name,
 )
 from .asgi import send_json, send_response
+from .identity import MonsterRequest, etag
+
+__all__ = ["FIX", "PREFIX", "ROUTE", "BadParameter", "MonsterRequest", "etag", "parse"]
 
 PREFIX = b"/monster/"
 ROUTE = "/monster/{name}"
-CACHE_CONTROL = b"public, max-age=31536000, immutable"
-SVG_CSP = b"default-src 'none'; style-src 'unsafe-inline'"
 
 # What each parameter accepts, said the way a user can act on it.
 FIX = {
@@ -66,54 +65,6 @@ class BadParameter(Exception):
             "field": self.field,
             "got": got,
         }
-
-
-@dataclass(frozen=True, slots=True)
-class MonsterRequest:
-    name: str  # normalised
-    width: int
-    height: int
-    fmt: Format
-    style: Style
-    theme: Theme = DEFAULT_THEME
-    digest: str = field(init=False)  # hex SHA-256 of the name: what keys and logs use
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "digest", name_digest(self.name))
-
-    @property
-    def etag(self) -> str:
-        return etag(self.name, self.width, self.height, self.fmt, self.style, self.theme)
-
-    @property
-    def path(self) -> str:
-        """The path that names exactly this picture on either service: the name as one
-        percent-encoded segment, then the format as a suffix. The suffix keeps a name ending
-        in `.svg` whole, and the segment from being `.` or `..` (which clients resolve away:
-        `/monster/..` is `/` to httpx)."""
-        return f"/monster/{quote(self.name, safe='')}.{self.fmt.value}"
-
-    @property
-    def query(self) -> dict[str, str]:
-        """Fully explicit parameters, to ask another service for exactly this picture."""
-        return {
-            "width": str(self.width),
-            "height": str(self.height),
-            "format": self.fmt.value,
-            "style": self.style.value,
-            "theme": self.theme.value,
-        }
-
-    def headers(self) -> list[tuple[bytes, bytes]]:
-        out = [
-            (b"etag", self.etag.encode()),
-            (b"cache-control", CACHE_CONTROL),
-            (b"access-control-allow-origin", b"*"),
-            (b"x-content-type-options", b"nosniff"),
-        ]
-        if self.fmt is Format.SVG:  # an SVG opened on its own must not be able to run anything
-            out.append((b"content-security-policy", SVG_CSP))
-        return out
 
 
 def split_format(raw_name: str, fmt: Format | None) -> tuple[str, Format | None]:
@@ -197,7 +148,26 @@ def parse(
     """A validated request from the raw path and query string; BadParameter names the fix.
 
     `raw_path` is the path as received (percent-encoded), under `prefix`: the name is what
-    follows it, decoded once, so `%2F` is a `/` in the name and `%252F` the text `%2F`."""
+    follows it, decoded once, so `%2F` is a `/` in the name and `%252F` the text `%2F`.
+
+    Parsing is pure, so the identities of short requests are remembered (a hot picture is
+    asked for again and again: its request is parsed and its name hashed once)."""
+    if len(raw_path) + len(query_string) <= MEMO_MAX_BYTES:
+        return _parse_memo(raw_path, query_string, default_style, default_theme, prefix)
+    return _parse(raw_path, query_string, default_style, default_theme, prefix)
+
+
+MEMO_MAX_BYTES = 256  # longer requests are parsed every time: the memo stays under ~2 MB
+MEMO_ENTRIES = 1024
+
+
+def _parse(
+    raw_path: bytes,
+    query_string: bytes,
+    default_style: Style,
+    default_theme: Theme,
+    prefix: bytes,
+) -> MonsterRequest:
     try:
         pairs = parse_qsl(
             query_string.decode("utf-8", "strict"), keep_blank_values=True, errors="strict"
@@ -224,6 +194,9 @@ def parse(
         style or default_style,  # type: ignore[arg-type]
         theme or default_theme,  # type: ignore[arg-type]
     )
+
+
+_parse_memo = functools.lru_cache(maxsize=MEMO_ENTRIES)(_parse)
 
 
 def if_none_match(header: bytes | None, tag: str) -> bool:

@@ -1,10 +1,9 @@
 """What both services' FastAPI apps share: the documented /monster route, the operational
-routes (liveness, readiness, version, metrics), JSON errors, and the outer middleware."""
+routes (liveness, readiness, version, metrics), and JSON errors."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Query, Request
@@ -16,10 +15,9 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, MAX_SIZE, MIN_SIZE, Format, Style, Theme
-from .asgi import FastPath, ObservabilityMiddleware
 from .health import Health
 from .metrics import HttpMetrics
-from .monster_request import FIX, PREFIX, ROUTE, BadParameter
+from .monster_request import FIX, BadParameter
 
 SizeParam = Annotated[int, Query(ge=MIN_SIZE, le=MAX_SIZE)]
 
@@ -206,19 +204,3 @@ def allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
         if route.matches(scope)[0] is not Match.NONE:
             methods |= getattr(route, "methods", None) or set()
     return sorted(methods)
-
-
-def wrap(
-    app: FastAPI,
-    endpoint: ASGIApp,
-    metrics: HttpMetrics,
-    version: str,
-    health: Health,
-    inner: Callable[[ASGIApp], ASGIApp] | None = None,
-) -> ASGIApp:
-    """The app as served: /monster on the fast path, the rest through FastAPI, all observed
-    (and, once draining, every answer closing its connection)."""
-    served: ASGIApp = FastPath(app, PREFIX, ROUTE, endpoint)
-    if inner is not None:
-        served = inner(served)
-    return ObservabilityMiddleware(served, metrics=metrics, version=version, health=health)

@@ -1,5 +1,8 @@
 """Pictures through the cache: in-process tier, then Redis, then one coalesced backend call.
 
+The hot tier is consulted once per request (`hot`, synchronously: a hit does no I/O); a miss
+goes on with `fetch` (Redis, then the backend), which never looks at the hot tier again.
+
 Integrity first: a picture is cached only when the backend's ETag is the one this request
 expects (same algorithm version, same parameters, same name digest), so a backend of another
 version during a rollout, or a mixed-up response, can never be stored under the wrong key.
@@ -13,28 +16,16 @@ from prometheus_client import Counter, Histogram
 
 from ..core.metrics import LATENCY_BUCKETS, HttpMetrics
 from ..core.monster_request import MonsterRequest
-from ..generator import ALGORITHM_VERSION, DEFAULT_THEME
 from .backend import BackendUnavailable, ImageBackend
-from .cache import Cache, CacheError
+from .cache import MemoryCache, RedisCache
 from .coalesce import SingleFlight
+from .redis_store import RedisUnavailable
 
-__all__ = ["BackendBusy", "BackendUnavailable", "Images", "cache_key"]
+__all__ = ["BackendBusy", "BackendUnavailable", "Images"]
 
 
 class BackendBusy(BackendUnavailable):
     """Too many imagebackend calls in flight already: answered at once, not queued."""
-
-
-def cache_key(req: MonsterRequest) -> str:
-    """Algorithm version + normalised parameters + SHA-256 of the name: never the name.
-
-    A theme other than the default is a parameter too (the default adds nothing, so a
-    release without themes and one with them share the `classic` pictures in Redis)."""
-    theme = "" if req.theme == DEFAULT_THEME else f"{req.theme.value}:"
-    return (
-        f"monster:v{ALGORITHM_VERSION}:{req.style.value}:{req.fmt.value}:"
-        f"{req.width}x{req.height}:{theme}{req.digest}"
-    )
 
 
 class CacheMetrics:
@@ -79,44 +70,51 @@ class CacheMetrics:
 class Images:
     def __init__(
         self,
-        cache: Cache,
+        hot: MemoryCache,
+        shared: RedisCache | None,
         backend: ImageBackend,
         metrics: CacheMetrics,
         max_flights: int = 64,
     ) -> None:
-        self.cache, self.backend, self.metrics = cache, backend, metrics
+        self.hot, self.shared, self.backend, self.metrics = hot, shared, backend, metrics
         self.max_flights = max_flights
         self.flights: SingleFlight[tuple[bytes, str | None]] = SingleFlight()
+        lookups = metrics.lookups
+        self._hit_memory = lookups.labels("hit_memory")
+        self._hit_shared = lookups.labels("hit_shared")
+        self._miss = lookups.labels("miss")
 
-    def get_local(self, key: str) -> bytes | None:
+    def hot_hit(self, req: MonsterRequest) -> bytes | None:
         """The in-process hit, synchronously: the hot path's only work on a hit."""
-        value = self.cache.get_local(key)
+        value = self.hot.get(req.key)
         if value is not None:
-            self.metrics.lookups.labels("hit_memory").inc()
+            self._hit_memory.inc()
         return value
 
-    async def get(self, req: MonsterRequest, key: str) -> tuple[bytes, str]:
-        """(bytes, etag) of the picture; BackendUnavailable when it cannot be had."""
-        value = self.get_local(key)
+    async def fetch(self, req: MonsterRequest) -> tuple[bytes, str]:
+        """(bytes, etag) of a picture the hot tier does not hold: from Redis, else from the
+        backend (one call for concurrent misses); BackendUnavailable when it cannot be had."""
+        key = req.key
+        value = None
+        if self.shared is not None:
+            try:
+                value = await self.shared.get(key)
+            except RedisUnavailable:
+                self.metrics.errors.labels("get").inc()
         if value is not None:
+            self._hit_shared.inc()
+            self.hot.put(key, value)
             return value, req.etag
-        try:
-            value = await self.cache.get(key)
-        except CacheError:
-            self.metrics.errors.labels("get").inc()
-        if value is not None:
-            self.metrics.lookups.labels("hit_shared").inc()
-            return value, req.etag
-        self.metrics.lookups.labels("miss").inc()
+        self._miss.inc()
         if key not in self.flights and len(self.flights) >= self.max_flights:
             self.metrics.rejected.inc()
             raise BackendBusy(f"{len(self.flights)} imagebackend calls in flight")
-        (body, tag), shared = await self.flights.do(key, lambda: self._fetch_and_store(req, key))
+        (body, tag), shared = await self.flights.do(key, lambda: self._fetch_and_store(req))
         if shared:
             self.metrics.coalesced.inc()
         return body, tag or req.etag
 
-    async def _fetch_and_store(self, req: MonsterRequest, key: str) -> tuple[bytes, str | None]:
+    async def _fetch_and_store(self, req: MonsterRequest) -> tuple[bytes, str | None]:
         start = time.perf_counter()
         try:
             body, tag = await self.backend.fetch(req)
@@ -126,8 +124,10 @@ class Images:
         self.metrics.backend.labels("ok").observe(time.perf_counter() - start)
         if tag != req.etag:
             return body, tag  # not the picture this key names: serve it, never cache it
-        try:
-            await self.cache.set(key, body)
-        except CacheError:
-            self.metrics.errors.labels("set").inc()
+        self.hot.put(req.key, body)
+        if self.shared is not None:
+            try:
+                await self.shared.set(req.key, body)
+            except RedisUnavailable:
+                self.metrics.errors.labels("set").inc()
         return body, tag

@@ -147,21 +147,3 @@ def render(
     if style is Style.PIXEL:
         return _render_pixel(name, w, h, fmt, theme)
     return _render_smooth(name, w, h, fmt, theme)
-
-
-def etag(
-    name: str,
-    width: int,
-    height: int,
-    fmt: Format,
-    style: Style,
-    theme: Theme = DEFAULT_THEME,
-) -> str:
-    """A strong ETag: the algorithm version, the normalised parameters and the name's digest.
-
-    A theme other than the default is one of the parameters; the default adds nothing, so
-    the tags of `classic` pictures are those of releases that had no themes."""
-    params = f"{style.value}-{fmt.value}-{width}x{height}"
-    if theme != DEFAULT_THEME:
-        params += f"-{Theme(theme).value}"
-    return f'"m{ALGORITHM_VERSION}-{params}-{name_digest(name)[:32]}"'

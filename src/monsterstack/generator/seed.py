@@ -27,9 +27,11 @@ def normalise_name(name: str) -> str:
     return unicodedata.normalize("NFC", name).strip()
 
 
-def name_digest(name: str) -> str:
-    """Hex SHA-256 of the normalised name: what caches and ETags use instead of the name."""
-    return hashlib.sha256(normalise_name(name).encode("utf-8")).hexdigest()
+def name_digest(name: str, *, normalised: bool = False) -> str:
+    """Hex SHA-256 of the normalised name: what caches and ETags use instead of the name.
+    `normalised=True` says the caller normalised it already (a parsed request's name)."""
+    text = name if normalised else normalise_name(name)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Seed:

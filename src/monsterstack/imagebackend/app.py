@@ -13,14 +13,22 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI
 from prometheus_client import Histogram
+from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import __version__
-from ..core.asgi import error_body, send_refusal, send_response
+from ..core.asgi import (
+    FastPath,
+    ObservabilityMiddleware,
+    assemble,
+    error_body,
+    send_refusal,
+    send_response,
+)
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
-from ..core.monster_request import FIX, answer_early
-from ..core.service import add_error_handlers, add_monster_route, add_operational_routes, wrap
+from ..core.monster_request import FIX, PREFIX, ROUTE, answer_early
+from ..core.service import add_error_handlers, add_monster_route, add_operational_routes
 from ..generator import ALGORITHM_VERSION, DEFAULT_SIZE, render
 from .settings import ImagebackendSettings
 
@@ -88,8 +96,8 @@ class MonsterEndpoint:
                 body = await anyio.to_thread.run_sync(draw, limiter=self.limiter)
             finally:
                 self.large_renders -= 1
-        media_type = req.fmt.media_type.encode()
-        await send_response(send, 200, req.headers(), body, head=head, content_type=media_type)
+        headers, content_type = req.headers(), req.content_type
+        await send_response(send, 200, headers, body, head=head, content_type=content_type)
 
 
 def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
@@ -146,7 +154,15 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
             "parameters": FIX,
         }
 
-    return wrap(app, endpoint, metrics, version, health)
+    return assemble(
+        app,
+        [
+            # Outermost: every response counted and labelled with the version.
+            Middleware(ObservabilityMiddleware, metrics=metrics, version=version, health=health),
+            # /monster off the framework's routing (documented by add_monster_route).
+            Middleware(FastPath, prefix=PREFIX, route=ROUTE, endpoint=endpoint),
+        ],
+    )
 
 
 def app_from_env() -> ASGIApp:

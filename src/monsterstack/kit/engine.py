@@ -15,19 +15,18 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ..processes import ProcessExited, http_ok, port_open, stop, wait_until
 from .checkout import KitError
 
 SUITE = "bookworm"  # its python3 is 3.11, as the project requires
@@ -280,14 +279,6 @@ def redis_image(engine: Engine) -> str:
 # ---- the registry ----
 
 
-def _registry_answers(address: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://{address}/v2/", timeout=1) as answer:
-            return bool(answer.status == 200)
-    except (OSError, urllib.error.URLError):
-        return False
-
-
 @contextmanager
 def local_registry(data: Path, port: int, *, log_file: Path | None = None) -> Iterator[str]:
     """The course's registry:2 (Debian's docker-registry) on 127.0.0.1:port; its address.
@@ -309,24 +300,18 @@ def local_registry(data: Path, port: int, *, log_file: Path | None = None) -> It
         [tool("docker-registry"), "serve", str(conf)], stdout=out, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 20
-        while not _registry_answers(address):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise KitError(f"the registry did not start on {address}; see {out.name}")
-            time.sleep(0.1)
+        try:
+            ready = partial(http_ok, f"http://{address}/v2/")
+            wait_until(ready, process, timeout=20, what=f"the registry on {address}", interval=0.1)
+        except (ProcessExited, TimeoutError) as exc:
+            raise KitError(f"{exc}; see {out.name}") from None
         yield address
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process, 10)
         out.close()
 
 
 def port_free(port: int, what: str) -> None:
     """Raises a KitError if something already listens on 127.0.0.1:port."""
-    with socket.socket() as s:
-        busy = s.connect_ex(("127.0.0.1", port)) == 0
-    if busy:
+    if port_open(port):
         raise KitError(f"{what} is taken by another program: pick another one")

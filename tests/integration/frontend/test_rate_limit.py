@@ -1,13 +1,21 @@
-"""Per-client rate limiting, end to end: two real frontend replicas sharing one real Redis."""
+"""Per-client rate limiting, end to end: two real frontend replicas sharing one real Redis.
+
+Each replica decides locally and reconciles with Redis every 50 ms (ratelimit/shared.py): a
+replica's copy of a client's bucket decides while it was synced within FRESH_FOR, else it is
+synced first. `settle()` waits until every copy is older than that (and the last takes have
+been reported), so each request after it is counted exactly. Three replicas and a client
+far over its limit are in test_rate_limit_replicas.py."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
+from monsterstack.frontend.ratelimit.shared import FRESH_FOR, SYNC_INTERVAL
 from tests.servers import RedisProcess, ServiceProcess, frontend_stack, redis_server, serve
 
 BURST = 4
@@ -39,9 +47,16 @@ def get(url: str, client: str, path: str = "/api/info", method: str = "GET") -> 
     return httpx.request(method, url + path, headers={"x-forwarded-for": client}, timeout=5)
 
 
+def settle() -> None:
+    time.sleep(FRESH_FOR + 2 * SYNC_INTERVAL)
+
+
 def test_the_budget_is_shared_by_the_replicas(replicas: Replicas) -> None:
     urls = [replicas.a.url, replicas.b.url] * BURST
-    answers = [get(url, "198.51.100.1") for url in urls[: BURST + 2]]
+    answers = []
+    for url in urls[: BURST + 2]:
+        settle()
+        answers.append(get(url, "198.51.100.1"))
     assert [r.status_code for r in answers] == [200] * BURST + [429, 429]
     assert [r.headers["ratelimit-remaining"] for r in answers[:BURST]] == ["3", "2", "1", "0"]
     refused = answers[BURST]
@@ -61,6 +76,7 @@ def test_every_route_counts_but_probes_and_scrapes_do_not(replicas: Replicas) ->
     for path in ("/", "/monster/x?size=32", "/static/app.css", "/api/info"):
         assert get(replicas.a.url, client, path).status_code == 200, path
     assert get(replicas.a.url, client, "/monster/y").status_code == 429
+    settle()
     head = get(replicas.b.url, client, "/monster/y", "HEAD")
     assert head.status_code == 429
     assert head.content == b""

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, unquote
 
 import httpx
 
-from monsterstack.generator import MAX_NAME_BYTES, etag, render
+from monsterstack.core.monster_request import etag
+from monsterstack.generator import MAX_NAME_BYTES, render
 
 from .strategies import Expected, expect, norm
 

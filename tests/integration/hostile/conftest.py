@@ -4,16 +4,12 @@ raw sockets, schemathesis)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
 
-from monsterstack.frontend.app import create_app as create_frontend
-from monsterstack.frontend.settings import FrontendSettings
-from monsterstack.imagebackend.app import create_app as create_imagebackend
-from monsterstack.imagebackend.settings import ImagebackendSettings
 from tests.integration.hostile import strategies  # registers and loads the profiles
 from tests.servers import ServiceProcess, frontend_stack
 
@@ -30,23 +26,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[dict[str, httpx.AsyncClient]]:
-    """Both services in this process: the frontend asks the imagebackend through its real
-    client (httpx), over an ASGI transport instead of a socket."""
-    imagebackend = create_imagebackend(ImagebackendSettings())
-    frontend = create_frontend(
-        FrontendSettings(rate_limit=0),
-        backend_transport=httpx.ASGITransport(imagebackend),
-    )
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(imagebackend), base_url="http://imagebackend"
-        ) as ib,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(frontend), base_url="http://frontend"
-        ) as fe,
-    ):
-        yield {"imagebackend": ib, "frontend": fe}
+async def clients(
+    imagebackend_client: httpx.AsyncClient, frontend_client: httpx.AsyncClient
+) -> dict[str, httpx.AsyncClient]:
+    """Both services in this process (tests/conftest.py): the frontend asks an imagebackend
+    through its real client (httpx), over an ASGI transport instead of a socket."""
+    return {"imagebackend": imagebackend_client, "frontend": frontend_client}
 
 
 @dataclass

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from monsterstack.generator import MAX_NAME_BYTES, Format, Style, etag
+from monsterstack.core.monster_request import etag
+from monsterstack.generator import MAX_NAME_BYTES, Format, Style
 
 from .checks import (
     check_error,

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import httpx
 import pytest
 
 from monsterstack import monitoring
-from tests.servers import free_port
+from monsterstack.processes import free_port, http_ok, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 MONITORING = ROOT / "deploy" / "monitoring"
@@ -76,20 +77,6 @@ class Prometheus:
         raise AssertionError(f"{what or expr}: not within {timeout}s; last result {result}")
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"prometheus exited:\n{log.read_text(errors='replace')}")
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"prometheus not ready at {url}")
-
-
 @contextmanager
 def prometheus(
     tmp: Path,
@@ -111,12 +98,8 @@ def prometheus(
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_ready(f"http://{address}", process, log)
+        ready = partial(http_ok, f"http://{address}/-/ready")
+        wait_until(ready, process, what="prometheus", log=log, interval=0.1)
         yield Prometheus(f"http://{address}", process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process, 20)

@@ -5,11 +5,12 @@ import pytest
 from monsterstack.core.monster_request import (
     BadParameter,
     decode_path_name,
+    etag,
     if_none_match,
     parse,
     split_format,
 )
-from monsterstack.generator import Format, Style
+from monsterstack.generator import Format, Style, name_digest
 
 
 @pytest.mark.parametrize(
@@ -92,3 +93,11 @@ def test_parse_refuses_with_the_field(query: bytes, field: str, status: int) -> 
 
 def test_the_first_of_repeated_parameters_wins() -> None:
     assert parse(b"/monster/x", b"size=20&size=30", Style.SMOOTH).width == 20
+
+
+def test_etag_names_version_parameters_and_digest_but_not_the_name() -> None:
+    tag = etag("secret name", 80, 80, Format.PNG, Style.SMOOTH)
+    assert tag.startswith('"m') and tag.endswith('"')
+    assert "png" in tag and "80x80" in tag and "smooth" in tag
+    assert "secret" not in tag and name_digest("secret name")[:32] in tag
+    assert tag != etag("secret name", 80, 80, Format.SVG, Style.SMOOTH)

@@ -16,7 +16,7 @@ from monsterstack.core import secrets
 from monsterstack.core.debug import add_internal_error_handler
 from monsterstack.core.logging import JsonFormatter
 from monsterstack.core.settings import ConfigError, load
-from monsterstack.frontend.cache import RedisCache
+from monsterstack.frontend.redis_store import RedisStore
 from monsterstack.frontend.settings import FrontendSettings
 
 
@@ -90,7 +90,7 @@ def test_a_loaded_password_is_registered_and_kept_out_of_repr(
 
 async def test_redis_errors_are_masked_before_they_reach_readyz() -> None:
     password = fresh()
-    cache = RedisCache("redis://127.0.0.1:1/0", 0.2, password=password)
+    cache = RedisStore("redis://127.0.0.1:1/0", 0.2, password=password)
     await cache._trip(OSError(f"something quoted the password {password} in a very long message"))
     assert password not in cache.last_error and "***" in cache.last_error
     # Truncation comes after masking: a password cut at the limit is not half shown.
@@ -100,7 +100,7 @@ async def test_redis_errors_are_masked_before_they_reach_readyz() -> None:
 
 async def test_redis_down_detail_names_no_password() -> None:
     password = fresh()
-    cache = RedisCache(f"redis://:{password}@127.0.0.1:1/0", 0.2)
+    cache = RedisStore(f"redis://:{password}@127.0.0.1:1/0", 0.2)
     ok, detail = await cache.ping()
     assert not ok and password not in detail
     await cache.close()

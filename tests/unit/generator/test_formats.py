@@ -13,8 +13,6 @@ from monsterstack.generator import (
     MIN_SIZE,
     Format,
     Style,
-    etag,
-    name_digest,
     normalise_name,
     render,
 )
@@ -107,11 +105,3 @@ def test_names_are_normalised() -> None:
     assert normalise_name("  E\u0301mile \n") == "Émile"
     assert render(" Émile ") == render("E\u0301mile")
     assert render("Bob") != render("bob")
-
-
-def test_etag_names_version_parameters_and_digest_but_not_the_name() -> None:
-    tag = etag("secret name", 80, 80, Format.PNG, Style.SMOOTH)
-    assert tag.startswith('"m') and tag.endswith('"')
-    assert "png" in tag and "80x80" in tag and "smooth" in tag
-    assert "secret" not in tag and name_digest("secret name")[:32] in tag
-    assert tag != etag("secret name", 80, 80, Format.SVG, Style.SMOOTH)
