@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from monsterstack.processes import free_port, http_ok, redis_answers, stop, wait_until
-
-__all__ = ["free_port", "redis_server", "serve"]
+from monsterstack.processes import free_port as free_port
+from monsterstack.processes import http_ok, redis_answers, stop, wait_until
 
 
 @dataclass
@@ -38,8 +37,17 @@ class ServiceProcess:
         return self.process.wait(timeout)
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    wait_until(partial(http_ok, f"{url}/readyz"), process, timeout=timeout, what=url)
+def wait_ready(
+    url: str,
+    process: subprocess.Popen[bytes],
+    timeout: float = 30.0,
+    *,
+    log: Path | None = None,
+    what: str | None = None,
+) -> None:
+    """Until a service answers /readyz with 200."""
+    ready = partial(http_ok, f"{url}/readyz")
+    wait_until(ready, process, timeout=timeout, what=what or url, log=log)
 
 
 @contextmanager
@@ -60,7 +68,7 @@ def serve(
         process = subprocess.Popen(argv, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     proc = ServiceProcess(service, port, process, log)
     try:
-        wait_until(partial(http_ok, f"{proc.url}/readyz"), process, what=service, log=log)
+        wait_ready(proc.url, process, log=log, what=service)
         yield proc
     finally:
         stop(process)

@@ -1,5 +1,5 @@
-"""Starting a server process and waiting for it: one way, for the local stack (`monsterstack
-up`), the kit's registry, the tests and the benchmarks.
+"""Waiting for a server process that was just started, and stopping it: one way, for the local
+stack (`monsterstack up`), the kit's registry, the tests and the benchmarks.
 
 `wait_until(ready, process)` polls a readiness check until it passes, and fails at once if the
 process exits first (with its log, when one is given); `stop(process)` is SIGTERM, a grace
@@ -9,6 +9,7 @@ library only: this module imports nothing else, so anything may import it.
 
 from __future__ import annotations
 
+import http.client
 import signal
 import socket
 import subprocess
@@ -37,7 +38,7 @@ def http_ok(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as answer:
             return bool(answer.status == 200)
-    except (OSError, urllib.error.URLError, ValueError):
+    except (OSError, urllib.error.URLError, http.client.HTTPException, ValueError):
         return False
 
 

@@ -48,7 +48,9 @@ def get(url: str, client: str, path: str = "/api/info", method: str = "GET") -> 
 
 
 def settle() -> None:
-    time.sleep(FRESH_FOR + 2 * SYNC_INTERVAL)
+    # A copy is kept synced for FRESH_FOR after its last use and is fresh for FRESH_FOR more;
+    # one more interval for the last take to be reported.
+    time.sleep(2 * FRESH_FOR + SYNC_INTERVAL)
 
 
 def test_the_budget_is_shared_by_the_replicas(replicas: Replicas) -> None:

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ import httpx
 import pytest
 
 from monsterstack.monitoring import COURSE_QUERY
+from monsterstack.processes import http_ok, wait_until
 from tests.servers import ServiceProcess, free_port, serve
 
-from .prom import MONITORING, Prometheus, prometheus, rules_file, wait_ready
+from .prom import MONITORING, Prometheus, prometheus, rules_file
 
 DASHBOARD = MONITORING / "grafana" / "dashboards" / "monsterstack.json"
 
@@ -180,7 +182,8 @@ def test_monsterstack_up_monitoring_scrapes_the_running_stack(tmp_path: Path) ->
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{prom_port}"
     try:
-        wait_ready(url, process, log, timeout=60)
+        ready = partial(http_ok, f"{url}/-/ready")
+        wait_until(ready, process, timeout=60, what="monsterstack up --monitoring", log=log)
         prom = Prometheus(url, process, log)
         pages = [f"http://127.0.0.1:{port}/monster/up{{n}}?size=48"]
         with Traffic(pages, rate=20, limit=40):

@@ -28,8 +28,8 @@ class RateLimitMiddleware:
             await self.app(scope, receive, send)
             return
         client = client_address(scope, self.trusted)
-        # Decided without I/O when the limiter can (always in-process; a shared limiter once
-        # it has this client's bucket); else one await.
+        # Decided without I/O when the limiter can (always in-process; a shared limiter when
+        # its copy of this client's bucket is fresh); else one await.
         decision = self.limiter.take_now(client)
         if decision is None:
             decision = await self.limiter.take(client)
@@ -39,6 +39,8 @@ class RateLimitMiddleware:
             await send_refusal(send, 429, self._body(decision), headers, head=head)
             return
 
+        # One wrapper of `send` per request: with the decision made without I/O, the production
+        # path measured 40 % of nginx with it (benchmarks/README.md).
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *headers]

@@ -7,14 +7,18 @@ back the shared bucket, which Redis refills with its own clock. A replica's copy
 refills by itself; only Redis's answer gives tokens back, so what every replica spends comes
 out of one bucket. A copy synced within `fresh` decides; an older one is synced first.
 
-- So a client that keeps asking costs no round trip, and its copies are at most two
-  intervals behind the others' takes (one to be reported, one to be read back); the first
-  request of a visit (nothing asked here for `fresh`) costs one.
+- So a client that keeps asking costs no round trip, and its copies are about two intervals
+  behind the others' takes (one to be reported, one to be read back; each interval is 50 ms
+  of sleep plus the script's round trip); the first request after the client left this
+  replica alone for 2 x `fresh` (a copy is kept synced for `fresh` after its last use, then
+  is fresh for `fresh` more) costs one. Concurrent requests of one client share that trip.
 - Replicas spending the same tokens between two syncs overdraw the bucket: Redis keeps the
   debt (its tokens go below zero) and the client is refused until it is paid back, so over
   time the rate holds exactly. The overdraft is bounded: each replica spends at most what its
   copy held at its last sync, so N replicas admit at most (N - 1) x burst too many, within
-  one interval, all paid back at `rate` afterwards.
+  one interval, all paid back at `rate` afterwards (so `Retry-After` may then exceed the
+  window `RateLimit-Policy` names). A report that fails is not resent (it may have been
+  counted): takes made while Redis fails are not paid back.
 - Redis down (the store's circuit open): each replica decides alone from its own buckets,
   refilled locally, as `MemoryLimiter` does. The limit is per replica then, never off, and no
   request fails for it.
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import math
 import time
 from collections import OrderedDict
@@ -33,8 +38,11 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter
 
+from ..coalesce import SingleFlight
 from ..redis_store import RedisStore, RedisUnavailable
 from .policy import MAX_TRACKED_CLIENTS, Decision, Policy, refill
+
+log = logging.getLogger("monsterstack.ratelimit")
 
 SYNC_INTERVAL = 0.05  # seconds between two reports to Redis
 FRESH_FOR = 0.15  # a copy synced longer ago than this is synced again before it decides
@@ -101,6 +109,8 @@ class SharedLimiter:
         # Least recently used first: the clients to sync are the end of it.
         self._buckets: OrderedDict[str, Bucket] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._flights: SingleFlight[bool] = SingleFlight()
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -115,22 +125,33 @@ class SharedLimiter:
         return self._take_alone(client, bucket, now)
 
     async def take(self, client: str) -> Decision:
-        """The decision after syncing this client's bucket (one round trip)."""
+        """The decision after syncing this client's bucket: one round trip, shared by the
+        requests of this client that arrive meanwhile."""
+        synced, _ = await self._flights.do(client, lambda: self._sync_one(client))
+        if not synced:
+            return self._take_alone(client, self._buckets.get(client), self.clock())
+        bucket = self._buckets.get(client)
+        if bucket is None:  # evicted meanwhile by a flood of other clients: decide alone
+            return self._take_alone(client, None, self.clock())
+        return self._take(client, bucket, self.clock())
+
+    async def _sync_one(self, client: str) -> bool:
         bucket = self._buckets.get(client)
         sent = 0
         if bucket is not None:
             sent, bucket.pending = bucket.pending, 0
         key = bucket.key if bucket is not None else redis_key(client)
+        asked = self.clock()
         try:
             [tokens] = await self.store.script(SYNC, [key], [*self.args, str(sent)])
         except RedisUnavailable:
-            return self._take_alone(client, self._buckets.get(client), self.clock())
+            return False
         bucket = self._buckets.get(client) or self._track(client, Bucket(key, 0.0, 0.0))
-        self._synced(bucket, float(tokens))
-        return self._take(client, bucket, self.clock())
+        self._synced(bucket, float(tokens), asked)
+        return True
 
     def _take(self, client: str, bucket: Bucket, now: float) -> Decision:
-        if self._task is None:  # started by the first request, in the serving event loop
+        if self._task is None and not self._closed:  # the first request starts the loop
             self._task = asyncio.get_running_loop().create_task(self._run())
         self._buckets.move_to_end(client)
         bucket.used = now
@@ -147,7 +168,9 @@ class SharedLimiter:
         if bucket is None:
             bucket = self._track(client, Bucket(redis_key(client), float(self.policy.burst), now))
         bucket.tokens = refill(bucket.tokens, now - bucket.at, self.policy)
-        bucket.at, bucket.used, bucket.pending = now, now, 0  # Redis may come back empty
+        # What is taken alone is not reported: the Redis that comes back may be another one
+        # (restarted, empty), and a report lost on its way might have been counted already.
+        bucket.at, bucket.used, bucket.pending = now, now, 0
         self._buckets.move_to_end(client)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
@@ -160,10 +183,13 @@ class SharedLimiter:
             self._buckets.popitem(last=False)  # comes back through a sync
         return bucket
 
-    def _synced(self, bucket: Bucket, tokens: float) -> None:
+    def _synced(self, bucket: Bucket, tokens: float, asked: float) -> None:
+        """Redis's answer to a sync sent at `asked`, unless a later one came first."""
+        if asked < bucket.synced:
+            return
         # Takes made here while the answer was on its way are not in it yet.
         bucket.tokens = tokens - bucket.pending
-        bucket.at = bucket.synced = self.clock()
+        bucket.at = bucket.synced = asked
 
     def _active(self) -> list[Bucket]:
         """The buckets of the clients seen here within `fresh`, most recent first."""
@@ -185,28 +211,35 @@ class SharedLimiter:
             for bucket in batch:
                 sent.append(str(bucket.pending))
                 bucket.pending = 0
+            asked = self.clock()
             try:
                 left = await self.store.script(SYNC, [b.key for b in batch], [*self.args, *sent])
             except RedisUnavailable:
-                return  # the copies go stale, and decide alone while the circuit is open
+                # Not resent: a report lost on its way may have been counted already. The
+                # copies go stale, and decide alone while the circuit is open.
+                return
             for bucket, tokens in zip(batch, left, strict=True):
-                self._synced(bucket, float(tokens))
+                self._synced(bucket, float(tokens), asked)
 
     async def _run(self) -> None:
         me = asyncio.current_task()
         while True:
             await asyncio.sleep(self.interval)
-            await self.sync()
+            try:
+                await self.sync()
+            except Exception:  # a bug must not stop the loop: the copies would all go stale
+                log.exception("rate limit sync failed")
             # redis-py may turn a cancellation that arrives mid-call into its own error,
             # which `sync` takes as Redis being down: a cancelled loop stops here all the same.
             if me is not None and me.cancelling():
                 return
 
     async def close(self) -> None:
-        """Stops syncing, after a last report of what was taken here."""
+        """Stops syncing (for good), after a last report of what was taken here."""
+        self._closed = True
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
         with contextlib.suppress(RedisUnavailable):
