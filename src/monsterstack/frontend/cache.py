@@ -19,8 +19,6 @@ PICTURE_TTL = 7 * 24 * 3600  # a week: pictures never change, Redis's own LRU ev
 class MemoryCache:
     """LRU bounded by the total size of the values (keys and overhead are small beside them)."""
 
-    kind = "memory"
-
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.size = 0
@@ -57,8 +55,6 @@ class MemoryCache:
 
 class RedisCache:
     """Pictures in Redis, each kept `ttl` seconds."""
-
-    kind = "redis"
 
     def __init__(self, store: RedisStore, ttl: int = PICTURE_TTL) -> None:
         self.store, self.ttl = store, ttl

@@ -76,6 +76,13 @@ def refill(tokens: float, elapsed: float, policy: Policy) -> float:
     return min(float(policy.burst), tokens + max(0.0, elapsed) * policy.rate)
 
 
+def spend(tokens: float) -> Decision:
+    """One token taken from a bucket holding `tokens`, if it has one: what is left."""
+    if tokens >= 1.0:
+        return Decision(True, tokens - 1.0)
+    return Decision(False, tokens)
+
+
 class Limiter(Protocol):
     kind: str
     policy: Policy
@@ -105,14 +112,11 @@ class MemoryLimiter:
     def take_now(self, client: str, now: float | None = None) -> Decision:
         now = time.monotonic() if now is None else now
         tokens, then = self._buckets.pop(client, (float(self.policy.burst), now))
-        tokens = refill(tokens, now - then, self.policy)
-        allowed = tokens >= 1.0
-        if allowed:
-            tokens -= 1.0
-        self._buckets[client] = (tokens, now)
+        decision = spend(refill(tokens, now - then, self.policy))
+        self._buckets[client] = (decision.tokens, now)
         if len(self._buckets) > self.max_clients:
             self._buckets.popitem(last=False)  # a dropped client comes back with a full bucket
-        return Decision(allowed, tokens)
+        return decision
 
     async def take(self, client: str) -> Decision:
         return self.take_now(client)

@@ -40,7 +40,7 @@ from prometheus_client import Counter
 
 from ..coalesce import SingleFlight
 from ..redis_store import RedisStore, RedisUnavailable
-from .policy import MAX_TRACKED_CLIENTS, Decision, Policy, refill
+from .policy import MAX_TRACKED_CLIENTS, Decision, Policy, refill, spend
 
 log = logging.getLogger("monsterstack.ratelimit")
 
@@ -155,11 +155,10 @@ class SharedLimiter:
             self._task = asyncio.get_running_loop().create_task(self._run())
         self._buckets.move_to_end(client)
         bucket.used = now
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            bucket.pending += 1
-            return Decision(True, bucket.tokens)
-        return Decision(False, bucket.tokens)
+        decision = spend(bucket.tokens)
+        bucket.tokens = decision.tokens
+        bucket.pending += decision.allowed
+        return decision
 
     def _take_alone(self, client: str, bucket: Bucket | None, now: float) -> Decision:
         """Redis is not answering: this replica's own bucket, refilled here."""
@@ -167,15 +166,12 @@ class SharedLimiter:
             self.fallbacks.inc()
         if bucket is None:
             bucket = self._track(client, Bucket(redis_key(client), float(self.policy.burst), now))
-        bucket.tokens = refill(bucket.tokens, now - bucket.at, self.policy)
+        decision = spend(refill(bucket.tokens, now - bucket.at, self.policy))
         # What is taken alone is not reported: the Redis that comes back may be another one
         # (restarted, empty), and a report lost on its way might have been counted already.
-        bucket.at, bucket.used, bucket.pending = now, now, 0
+        bucket.tokens, bucket.at, bucket.used, bucket.pending = decision.tokens, now, now, 0
         self._buckets.move_to_end(client)
-        if bucket.tokens >= 1.0:
-            bucket.tokens -= 1.0
-            return Decision(True, bucket.tokens)
-        return Decision(False, bucket.tokens)
+        return decision
 
     def _track(self, client: str, bucket: Bucket) -> Bucket:
         self._buckets[client] = bucket
