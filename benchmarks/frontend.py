@@ -124,11 +124,11 @@ def start_nginx(stack: contextlib.ExitStack, tmp: Path, path: str, body: bytes) 
     conf.write_text(NGINX_CONF.format(tmp=tmp, host=HOST, port=port))
     argv = ["nginx", "-p", str(tmp), "-c", str(conf), "-e", str(tmp / "error.log")]
     proc = spawn(stack, pinned(argv, SERVER_CPU))
-    deadline = time.monotonic() + 15
-    while get(port, path) != body:
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"nginx did not serve {path}; see {tmp}/error.log")
-        time.sleep(0.05)
+
+    def serving() -> bool:
+        return get(port, path) == body
+
+    wait_until(serving, proc, timeout=15, what=f"nginx serving {path}", log=tmp / "error.log")
     return port
 
 

@@ -34,6 +34,7 @@ from monsterstack import kit
 from monsterstack.kit import engine as engine_mod
 from monsterstack.kit import play
 from monsterstack.kit.engine import Engine
+from monsterstack.processes import stop
 from monsterstack.services import SERVICES
 from tests.servers import free_port
 
@@ -328,8 +329,7 @@ def test_frontend_runs_with_the_backend_and_redis(
             # the monster it served went through the Redis cache
             assert redis.Redis(port=redis_port, retry=None).dbsize() > 0
     finally:
-        redis_server.terminate()
-        redis_server.wait(10)
+        stop(redis_server, 10)
 
 
 def test_sigterm_drains_and_exits_zero(engine: Engine, built: Built) -> None:

@@ -5,13 +5,14 @@ redis-password component adds on the command line."""
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import redis
 
+from monsterstack.processes import redis_answers, stop, wait_until
 from tests.servers import free_port
 
 from . import kube
@@ -28,21 +29,12 @@ def redis_server(tmp: Path, *extra: str) -> Iterator[int]:
     log = (tmp / "redis.log").open("wb")
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise AssertionError((tmp / "redis.log").read_text())
-            try:
-                redis.Redis(port=port, socket_timeout=0.5, retry=None).ping()
-                break
-            except redis.AuthenticationError:
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
+        # NOAUTH counts as up: the redis-password component's server has a password.
+        answers = partial(redis_answers, port)
+        wait_until(answers, process, timeout=10, what="redis-server", log=tmp / "redis.log")
         yield port
     finally:
-        process.terminate()
-        process.wait(10)
+        stop(process, 10)
         log.close()
 
 
