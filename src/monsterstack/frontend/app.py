@@ -68,7 +68,10 @@ def create_app(
     limiter = build_limiter(settings, redis, metrics)
     visits = Visits(redis)
     about = page.About(
-        settings.app_title, version, socket.gethostname(), "memory+redis" if redis else "memory"
+        settings.app_title,
+        version,
+        socket.gethostname(),
+        "memory" if redis is None else "memory+redis",
     )
     health = Health(
         required={"imagebackend": throttled(backend.alive, 1.0)},
