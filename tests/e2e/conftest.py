@@ -35,3 +35,17 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# Chromium resolves no name but 127.0.0.1: a page that needs any other host fails to load it.
+OFFLINE_ARGS = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+
+
+@pytest.fixture(scope="module")
+def offline_browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=_chromium(), headless=True, args=[*CHROMIUM_ARGS, *OFFLINE_ARGS]
+        )
+        yield b
+        b.close()

@@ -147,6 +147,18 @@ class RouteMarker:
     path: str
 
 
+class Labelled:
+    """An app mounted under a prefix (static files), its requests labelled `route` in the
+    metrics: FastAPI's router leaves scope["route"] unset for a mount."""
+
+    def __init__(self, app: ASGIApp, route: str) -> None:
+        self.app, self.marker = app, RouteMarker(route)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self.marker
+        await self.app(scope, receive, send)
+
+
 class FastPath:
     """Serves GET/HEAD under one path prefix with a plain ASGI endpoint, the rest with `app`.
 

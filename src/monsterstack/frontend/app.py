@@ -20,8 +20,9 @@ from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from .. import __version__
-from ..core.asgi import FastPath, ObservabilityMiddleware, assemble
+from ..core.asgi import FastPath, Labelled, ObservabilityMiddleware, assemble
 from ..core.debug import add_internal_error_handler
+from ..core.docs import add_docs
 from ..core.health import Health, throttled
 from ..core.metrics import HttpMetrics
 from ..core.monster_request import PREFIX, ROUTE
@@ -96,11 +97,13 @@ def create_app(
         description="The monsterstack frontend: a page, a JSON API, and cached monster pictures.",
         lifespan=lifespan,
         debug=False,  # no HTML traceback page: DEV details come from core.debug, secrets masked
-        docs_url="/docs",
+        docs_url=None,  # add_docs serves them, assets included
         redoc_url=None,
+        openapi_url=None,
     )
     static = StaticFiles(directory=str(files("monsterstack.frontend") / "static"))
-    app.mount("/static", static, name="static")
+    app.mount("/static", Labelled(static, "/static/{path}"), name="static")
+    add_docs(app)
     add_error_handlers(app)
     add_internal_error_handler(app, dev=settings.context == "DEV")
     app.include_router(page.router(about, visits))

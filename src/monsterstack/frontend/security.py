@@ -8,12 +8,6 @@ CSP = (
     "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
-# The Swagger UI page loads its assets from a CDN (FastAPI's default), so /docs gets its own.
-DOCS_CSP = (
-    "default-src 'none'; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "style-src https://cdn.jsdelivr.net; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
 SECURITY_HEADERS = (
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
@@ -26,19 +20,18 @@ _NAMES = frozenset(name for name, _ in SECURITY_HEADERS) | {_CSP_NAME}
 
 
 class SecurityHeaders:
-    """Security headers on every response; the strict CSP on all but the docs page. A header
-    the response sets itself (an SVG's own CSP, say) is kept, not repeated."""
+    """Security headers on every response, the strict CSP among them. A header the response
+    sets itself (an SVG's own CSP, the docs page's, see core/docs.py) is kept, not repeated."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.strict = [*SECURITY_HEADERS, (_CSP_NAME, CSP.encode())]
-        self.docs = [*SECURITY_HEADERS, (_CSP_NAME, DOCS_CSP.encode())]
+        self.extra = [*SECURITY_HEADERS, (_CSP_NAME, CSP.encode())]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = self.docs if scope["path"] == "/docs" else self.strict
+        extra = self.extra
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -25,6 +25,7 @@ from ..core.asgi import (
     send_refusal,
     send_response,
 )
+from ..core.docs import add_docs
 from ..core.health import Health
 from ..core.metrics import HttpMetrics
 from ..core.monster_request import FIX, PREFIX, ROUTE, answer_early
@@ -127,10 +128,12 @@ def create_app(settings: ImagebackendSettings | None = None) -> ASGIApp:
         description="Deterministic monster avatars. dnmonster-compatible: "
         "`GET /monster/{name}?size=80` answers a PNG.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # add_docs serves them, assets included
         redoc_url=None,
+        openapi_url=None,
     )
 
+    add_docs(app)
     add_error_handlers(app)
     add_monster_route(app, endpoint, "The monster for a name")
     add_operational_routes(
