@@ -169,10 +169,13 @@ def test_sigterm_drains_and_exits_zero(engine: Engine, stack: play.Played) -> No
 # ---- kits broken on purpose: the play refuses them, naming the cause ----
 
 BROKEN = {
-    "wrong-imagebackend-domain": (
+    # (A wrong IMAGEBACKEND_DOMAIN no longer fails a probe: the frontend stays ready without
+    # its imagebackend and reports it degraded, core.health.)
+    "invalid-frontend-setting": (
         "configMapGenerator:\n  - name: frontend-config\n    behavior: merge\n"
-        "    literals:\n      - IMAGEBACKEND_DOMAIN=nowhere:8080\n",
-        r"frontend/frontend readinessProbe: GET http://[\d.]+:5000/healthz .*answered 503",
+        "    literals:\n      - BACKEND_TIMEOUT=soon\n",
+        r"frontend/frontend: the container is \w+ \(exit code \d+, \d+ restarts\)"
+        r"(.|\n)*BACKEND_TIMEOUT: Input should be a valid number",
     ),
     "probe-path-not-served": (
         "patches:\n  - target: {kind: Deployment, name: imagebackend}\n    patch: |-\n"

@@ -67,3 +67,20 @@ class HttpMetrics:
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry), CONTENT_TYPE_LATEST
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class DependencyMetrics:
+    """Each dependency's state as its last check saw it, the gauge behind the alert on it:
+    readiness reports an optional dependency down without turning unready (core.health)."""
+
+    def __init__(self, metrics: HttpMetrics) -> None:
+        self.up = Gauge(
+            "monsterstack_dependency_up",
+            "1 if the dependency answered its last check, else 0 (optional ones: still ready)",
+            ["dependency"],
+            registry=metrics.registry,
+            multiprocess_mode="livemostrecent",  # the latest check, whichever worker ran it
+        )
+
+    def __call__(self, dependency: str, up: bool) -> None:
+        self.up.labels(dependency).set(1 if up else 0)

@@ -117,7 +117,7 @@ def add_operational_routes(
         return {"status": "alive"}
 
     unready: dict[int | str, dict[str, Any]] = {
-        503: {"description": "Not ready: a required dependency is down, or draining"}
+        503: {"description": "Not ready: starting, draining, or a required dependency is down"}
     }
 
     @app.get("/readyz", summary="Readiness, with each dependency's state", responses=unready)
@@ -141,6 +141,7 @@ def add_operational_routes(
 
     @app.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
+        await health.dependencies()  # a scrape sees their states now, probed or not
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

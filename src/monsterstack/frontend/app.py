@@ -23,8 +23,8 @@ from .. import __version__
 from ..core.asgi import FastPath, Labelled, ObservabilityMiddleware, assemble
 from ..core.debug import add_internal_error_handler
 from ..core.docs import add_docs
-from ..core.health import Health, throttled
-from ..core.metrics import HttpMetrics
+from ..core.health import Health, watched
+from ..core.metrics import DependencyMetrics, HttpMetrics
 from ..core.monster_request import PREFIX, ROUTE
 from ..core.service import add_error_handlers, add_monster_route, add_operational_routes
 from ..generator import ALGORITHM_VERSION
@@ -74,9 +74,16 @@ def create_app(
         socket.gethostname(),
         "memory" if redis is None else "memory+redis",
     )
+    # Ready when it can serve: without the imagebackend or Redis the page and the cached
+    # pictures still can, so their states are reported (JSON, gauge), never a reason to leave
+    # the Service (issue 15: one slow imagebackend made every replica unready).
     health = Health(
-        required={"imagebackend": throttled(backend.alive, 1.0)},
-        optional={"cache": hot.ping if redis is None else redis.ping},
+        optional={
+            "imagebackend": watched(backend.alive, 1.0),
+            # A PING on every probe (REDIS_TIMEOUT bounds it): it also closes the circuit.
+            "cache": watched(hot.ping if redis is None else redis.ping, 0.0),
+        },
+        report=DependencyMetrics(metrics),
     )
 
     @contextlib.asynccontextmanager

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from monsterstack.monitoring import COURSE_QUERY
 from monsterstack.processes import http_ok, wait_until
@@ -130,6 +131,26 @@ def test_labels_are_the_contract_and_never_clash(two_versions: tuple[Prometheus,
         lambda r: _versions(r) == {"1.0.0": 2.0, "2.0.0": 1.0},
         what="pods by version",
     )
+
+
+def test_the_frontends_report_their_dependencies(two_versions: tuple[Prometheus, Traffic]) -> None:
+    """monsterstack_dependency_up, what MonsterstackDependencyDegraded watches: one series per
+    frontend and dependency, 1 while each answers (the alert's expression then empty)."""
+    prom, _ = two_versions
+    result = prom.wait_for(
+        'monsterstack_dependency_up{app="monsterstack"}',
+        lambda r: len(r) == 4 and all(float(x["value"][1]) == 1 for x in r),
+        what="two frontends x (imagebackend, cache), all up",
+    )
+    assert {(r["metric"]["job"], r["metric"]["dependency"]) for r in result} == {
+        ("frontend", "imagebackend"),
+        ("frontend", "cache"),
+    }
+    rule = yaml.safe_load((MONITORING / "prometheusrule.yaml").read_text())["spec"]["groups"]
+    alert = next(
+        r for g in rule for r in g["rules"] if r.get("alert") == "MonsterstackDependencyDegraded"
+    )
+    assert prom.query(alert["expr"]) == []
 
 
 def _panel_queries() -> list[tuple[str, str]]:
