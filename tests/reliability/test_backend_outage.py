@@ -70,6 +70,10 @@ def _backend_seen(front: ServiceProcess) -> tuple[str, float]:
     )
 
 
+def named(fronts: list[ServiceProcess]) -> list[tuple[str, ServiceProcess]]:
+    return [(f"frontend {i + 1}", f) for i, f in enumerate(fronts)]
+
+
 def _until_all(fronts: list[ServiceProcess], seen: tuple[str, float], timeout: float) -> float:
     """When every frontend reports the imagebackend as `seen`; fails after `timeout` s."""
     took = wait_until(lambda: all(_backend_seen(f) == seen for f in fronts), timeout)
@@ -150,7 +154,7 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
         assert httpx.get(f"{fronts[0].url}/monster/{quote(CACHED, safe='')}").status_code == 200
         workloads = [Workload.default(miss_ratio=PROFILE.miss_ratio) for _ in fronts]
         warm(fronts[0].url, workloads[0].hot_keys())  # into Redis, for every frontend
-        before = {f"frontend {i + 1}": rss_mib(f.process.pid) for i, f in enumerate(fronts)}
+        before = {name: rss_mib(f.process.pid) for name, f in named(fronts)}
         # Long enough for every phase; stopped when they are done.
         loads = [
             LoadRun(f.url, w, per_frontend, 600, seed=i + 1).start()
@@ -163,7 +167,7 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
         backend.process.wait(10)
         seen_down = _until_all(fronts, ("degraded", 0.0), CHECK_PERIOD_S + MARGIN + 2)
         checks["killed"] = {
-            f.url: _during_outage(f, f"never drawn, killed {f.port}") for f in fronts
+            name: _during_outage(f, f"never drawn, killed {f.port}") for name, f in named(fronts)
         }
         time.sleep(max(0.0, fault - (time.perf_counter() - marks["killed"])))
 
@@ -173,8 +177,8 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
             _until_all(fronts, ("up", 1.0), 30)
             marks["recovered"] = time.perf_counter()
             checks["recovered"] = {
-                f.url: {"new": httpx.get(f"{f.url}/monster/drawn-after-{f.port}").status_code}
-                for f in fronts
+                name: {"new": httpx.get(f"{f.url}/monster/drawn-after-{f.port}").status_code}
+                for name, f in named(fronts)
             }
             time.sleep(steady + SETTLE_S)
 
@@ -184,7 +188,8 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
                 fronts, ("degraded", 0.0), CHECK_PERIOD_S + BACKEND_TIMEOUT + MARGIN + 2
             )
             checks["frozen"] = {
-                f.url: _during_outage(f, f"never drawn, frozen {f.port}") for f in fronts
+                name: _during_outage(f, f"never drawn, frozen {f.port}")
+                for name, f in named(fronts)
             }
             time.sleep(max(0.0, fault - (time.perf_counter() - marks["frozen"])))
             marks["thawed"] = time.perf_counter()
@@ -239,8 +244,8 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
     }
     # Every answer each frontend gave its readiness probe, from the first load to the end.
     readiness = {
-        f.url: sorted({status for t, status in p.seen if t >= started})
-        for f, p in zip(fronts, pollers, strict=True)
+        name: sorted({status for t, status in p.seen if t >= started})
+        for (name, _), p in zip(named(fronts), pollers, strict=True)
     }
     scenario.figures.update(
         {
@@ -250,6 +255,9 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
             "seconds_to_degraded_after_kill": round(seen_down, 2),
             "seconds_to_degraded_after_freeze": round(seen_frozen, 2),
             "seconds_to_up_after_restart": round(marks["recovered"] - marks["restarted"], 2),
+            "seconds_to_up_after_backend_ready": round(
+                marks["recovered"] - marks["backend_ready"], 2
+            ),
             "seconds_to_up_after_thaw": round(marks["thawed_seen"] - marks["thawed"], 2),
             "during_outage": checks,
             "last_503_after_restart_s": _last_refusal(
@@ -268,11 +276,13 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
         f"slowest answer {summary['max_ms']} ms (bound {bound * 1000:.0f}: BACKEND_TIMEOUT + "
         f"{(bound - BACKEND_TIMEOUT) * 1000:.0f} ms, the slowest before the faults or "
         f"{MARGIN * 1000:.0f}). Readiness of the {FRONTENDS} frontends, asked every 0.1 s all "
-        f"along: {readiness}. Every frontend reported the imagebackend degraded (gauge 0) "
+        f"along, answered {', '.join(f'{k}: {v}' for k, v in readiness.items())}. Every "
+        "frontend reported the imagebackend degraded (gauge 0) "
         f"{scenario.figures['seconds_to_degraded_after_kill']} s after the kill and "
-        f"{scenario.figures['seconds_to_degraded_after_freeze']} s after the freeze, up "
-        f"{scenario.figures['seconds_to_up_after_restart']} s after the restart and "
-        f"{scenario.figures['seconds_to_up_after_thaw']} s after SIGCONT; during each fault "
+        f"{scenario.figures['seconds_to_degraded_after_freeze']} s after the freeze, up again "
+        f"{scenario.figures['seconds_to_up_after_backend_ready']} s after the restarted one was "
+        f"ready and {scenario.figures['seconds_to_up_after_thaw']} s after SIGCONT; during each "
+        "fault "
         "each frontend answered the page 200, a picture another frontend cached before the "
         "outage 200, a new one 503 with Retry-After; last 503 sent "
         f"{scenario.figures['last_503_after_restart_s']} s after the imagebackend was seen "
@@ -283,14 +293,14 @@ def test_imagebackend_killed_then_frozen_under_load(tmp_path: Path) -> None:
         f"a frontend was not ready at some point: {readiness}",
     )
     for fault_name in ("killed", "frozen"):
-        for url, seen in checks[fault_name].items():
+        for name, seen in checks[fault_name].items():
             scenario.check(
                 {k: seen[k] for k in OUTAGE_OK} == OUTAGE_OK and seen["new_retry_after"] != "",
-                f"{url} while the imagebackend was {fault_name}: {seen}",
+                f"{name} while the imagebackend was {fault_name}: {seen}",
             )
             scenario.check(
                 seen["new_s"] <= bound,
-                f"{url}: the new picture's 503 took {seen['new_s']} s ({fault_name})",
+                f"{name}: the new picture's 503 took {seen['new_s']} s ({fault_name})",
             )
     scenario.check(
         all(seen == {"new": 200} for seen in checks["recovered"].values()),
