@@ -21,6 +21,14 @@ def overlays() -> dict[str, list[kube.Doc]]:
 
 
 @pytest.fixture(scope="session")
+def with_gateway(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[kube.Doc]]:
+    """overlay name -> its objects with components/gateway-api added (the Gateway API door)."""
+    tmp: Path = tmp_path_factory.mktemp("with-gateway")
+    jobs = {o: kube.write_overlay_with(tmp, o, ["gateway-api"]) for o in kube.OVERLAYS}
+    return kube.render_many(jobs)
+
+
+@pytest.fixture(scope="session")
 def combinations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[kube.Doc]]:
     """Every component combination on the base -> its rendered objects (~190 renders)."""
     tmp: Path = tmp_path_factory.mktemp("combinations")

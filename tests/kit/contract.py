@@ -308,18 +308,33 @@ def _quantity(value: str | int | float) -> float:
     return float(text)
 
 
-def problems(docs: list[Doc], *, release: str | None = None, app: bool = True) -> list[str]:
+def problems(
+    docs: list[Doc], *, release: str | None = None, app: bool = True, owns_namespace: bool = True
+) -> list[str]:
     """Everything wrong in one rendering. `release`: the overlay's name (images pinned);
-    `app`: the rendering deploys the application (every service of SERVICES)."""
+    `app`: the rendering deploys the application (every service of SERVICES);
+    `owns_namespace`: the rendering creates its Namespace (an overlay) or, if not, must not
+    render it at all (a strategy: `kubectl delete -k` of it would delete the namespace)."""
     out: list[str] = []
     namespaces = of_kind(docs, "Namespace")
-    if len(namespaces) != 1:
+    if not owns_namespace:
+        if namespaces:
+            return [
+                f"renders the Namespace {namespaces[0]['metadata']['name']}: `kubectl delete -k` "
+                "of this kustomization would delete the namespace and all that is in it"
+            ]
+        found = {d["metadata"].get("namespace") for d in docs}
+        if len(found) != 1:
+            return [f"expected every object in one namespace, found {sorted(map(str, found))}"]
+        ns = str(found.pop())
+    elif len(namespaces) != 1:
         out.append(f"expected one Namespace object, found {len(namespaces)}")
         return out
-    ns = namespaces[0]["metadata"]["name"]
-    ns_labels = namespaces[0]["metadata"].get("labels", {})
-    if ns_labels.get("pod-security.kubernetes.io/enforce") != "restricted":
-        out.append(f"Namespace {ns}: Pod Security is not enforced at `restricted`")
+    else:
+        ns = namespaces[0]["metadata"]["name"]
+        ns_labels = namespaces[0]["metadata"].get("labels", {})
+        if ns_labels.get("pod-security.kubernetes.io/enforce") != "restricted":
+            out.append(f"Namespace {ns}: Pod Security is not enforced at `restricted`")
     seen: set[tuple[str, str]] = set()
     for doc in docs:
         kind, meta = doc["kind"], doc["metadata"]
@@ -401,6 +416,12 @@ def problems(docs: list[Doc], *, release: str | None = None, app: bool = True) -
         out += _service_problems(svc, templates)
     for ing in of_kind(docs, "Ingress"):
         out += _ingress_problems(ing, services)
+    gateways = {d["metadata"]["name"]: d for d in of_kind(docs, "Gateway")}
+    routes = of_kind(docs, "HTTPRoute")
+    for route in routes:
+        out += _http_route_problems(route, gateways, services, templates, configmaps)
+    for gateway in gateways.values():
+        out += _gateway_problems(gateway, routes)
     for hpa in of_kind(docs, "HorizontalPodAutoscaler"):
         target = hpa["spec"]["scaleTargetRef"]
         match = [d for d in deployments if d["metadata"]["name"] == target["name"]]
@@ -633,20 +654,163 @@ def _service_monitor_problems(
                     f"ServiceMonitor {name}: Service {svc_name} has no port {endpoint['port']}"
                 )
                 continue
-            for _, template in templates:
-                if not selects(svc["spec"]["selector"], template["metadata"]["labels"]):
-                    continue
-                container = template["spec"]["containers"][0]
-                last = image_parts(container["image"])[0].rsplit("/", 1)[-1]
-                backing = service(last.removeprefix(IMAGE_PREFIX))
-                if backing is None:
-                    continue
-                env, _ = container_env(container, configmaps, [], "")
-                app = build_app(backing, env)
+            for backing, app in apps_behind(svc, templates, configmaps):
                 if not serves(app, endpoint.get("path", "/metrics")):
                     path = endpoint.get("path")
-                    out.append(f"ServiceMonitor {name}: {backing.name} does not serve {path}")
+                    out.append(f"ServiceMonitor {name}: {backing} does not serve {path}")
     return out
+
+
+def apps_behind(
+    svc: Doc, templates: list[tuple[Doc, Doc]], configmaps: Mapping[str, Doc]
+) -> list[tuple[str, Any]]:
+    """(service name, the app its pods run) for each of our pod templates a Service selects,
+    the app built from the service's factory with the container's environment."""
+    out: list[tuple[str, Any]] = []
+    for _, template in templates:
+        if not selects(svc["spec"].get("selector"), template["metadata"]["labels"]):
+            continue
+        container = template["spec"]["containers"][0]
+        last = image_parts(container["image"])[0].rsplit("/", 1)[-1]
+        backing = service(last.removeprefix(IMAGE_PREFIX))
+        if backing is not None and last.startswith(IMAGE_PREFIX):
+            env, _ = container_env(container, configmaps, [], "")
+            out.append((backing.name, build_app(backing, env)))
+    return out
+
+
+# ---- the Gateway API (components/gateway-api, the strategies' *-gateway steps) ----
+
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+# What users ask through the front door: the page and a picture (a plain GET, no header).
+FRONT_DOOR_PATHS = ("/", "/monster/monsterstack")
+
+
+def _path_match(match: Doc, path: str) -> tuple[int, int] | None:
+    """How a plain GET of `path` (no header, no query) matches one HTTPRouteMatch: None if it
+    does not, else its precedence (the Gateway API's: an Exact match, then the longest
+    PathPrefix). A RegularExpression is implementation-specific: not taken as matching."""
+    if match.get("headers") or match.get("queryParams") or match.get("method", "GET") != "GET":
+        return None
+    rule = match.get("path") or {"type": "PathPrefix", "value": "/"}
+    kind, value = rule.get("type", "PathPrefix"), rule.get("value", "/")
+    if kind == "Exact":
+        return (2, len(value)) if path == value else None
+    if kind == "PathPrefix":
+        prefix = value.rstrip("/")  # element-wise: /monster matches /monster/x, not /monsters
+        if not prefix or path == prefix or path.startswith(prefix + "/"):
+            return (1, len(prefix))
+    return None
+
+
+def route_rule_for(route: Doc, path: str) -> Doc | None:
+    """The rule of an HTTPRoute that a plain GET of `path` goes to (None: no rule matches)."""
+    best: tuple[tuple[int, int], Doc] | None = None
+    for rule in route["spec"].get("rules", []):
+        for match in rule.get("matches") or [{}]:
+            score = _path_match(match, path)
+            if score is not None and (best is None or score > best[0]):
+                best = (score, rule)
+    return best[1] if best else None
+
+
+def backend_refs(route: Doc) -> Iterator[tuple[str, Doc]]:
+    """(where, backendRef) for every backend an HTTPRoute names: rules, mirrors included."""
+    for i, rule in enumerate(route["spec"].get("rules", [])):
+        filters = [(f"rules[{i}].filters", f) for f in rule.get("filters", [])]
+        for j, ref in enumerate(rule.get("backendRefs", [])):
+            yield f"rules[{i}].backendRefs[{j}]", ref
+            filters += [(f"rules[{i}].backendRefs[{j}].filters", f) for f in ref.get("filters", [])]
+        for where, filt in filters:
+            if "requestMirror" in filt:
+                yield f"{where}.requestMirror", filt["requestMirror"]["backendRef"]
+
+
+def _hostname_matches(listener: str, host: str) -> bool:
+    if listener.startswith("*."):
+        return host.endswith(listener[1:]) or (host.startswith("*.") and host == listener)
+    return listener == host
+
+
+def _http_route_problems(
+    route: Doc,
+    gateways: Mapping[str, Doc],
+    services: Mapping[str, Doc],
+    templates: list[tuple[Doc, Doc]],
+    configmaps: Mapping[str, Doc],
+) -> list[str]:
+    name, ns = route["metadata"]["name"], route["metadata"].get("namespace")
+    where = f"HTTPRoute {name}"
+    out: list[str] = []
+    hostnames = route["spec"].get("hostnames", [])
+    if not hostnames:
+        out.append(f"{where}: no hostnames (it would take every host of its Gateway)")
+    for parent in route["spec"].get("parentRefs", []):
+        gateway = gateways.get(parent["name"])
+        if (
+            parent.get("group", GATEWAY_GROUP) != GATEWAY_GROUP
+            or parent.get("kind", "Gateway") != "Gateway"
+            or parent.get("namespace", ns) != ns
+            or gateway is None
+        ):
+            out.append(f"{where}: parentRef {parent} is no Gateway of this rendering")
+            continue
+        listeners = gateway["spec"]["listeners"]
+        if "sectionName" in parent:
+            listeners = [lst for lst in listeners if lst["name"] == parent["sectionName"]]
+            if not listeners:
+                out.append(
+                    f"{where}: Gateway {parent['name']} has no listener {parent['sectionName']}"
+                )
+        for listener in listeners:
+            lname = f"Gateway {parent['name']} listener {listener['name']}"
+            allowed = listener.get("allowedRoutes", {})
+            if allowed.get("namespaces", {}).get("from", "Same") not in ("Same", "All"):
+                out.append(f"{lname}: admits routes by a namespace selector the kit cannot check")
+            kinds = [k.get("kind") for k in allowed.get("kinds", [])]
+            if listener["protocol"] not in ("HTTP", "HTTPS") or (
+                kinds and "HTTPRoute" not in kinds
+            ):
+                out.append(f"{lname}: does not take HTTPRoutes")
+            host = listener.get("hostname")
+            if host and not any(_hostname_matches(host, h) for h in hostnames):
+                out.append(f"{lname}: hostname {host} matches none of the route's {hostnames}")
+    for i, rule in enumerate(route["spec"].get("rules", [])):
+        for filt in rule.get("filters", []):
+            if "path" in filt.get("urlRewrite", {}):
+                out.append(f"{where}: rules[{i}] rewrites the path: /monster/... would miss")
+    for at, ref in backend_refs(route):
+        target = services.get(ref["name"])
+        if ref.get("group", "") != "" or ref.get("kind", "Service") != "Service":
+            out.append(f"{where}: {at} is not a Service: {ref}")
+        elif ref.get("namespace", ns) != ns or target is None:
+            out.append(f"{where}: {at} names Service {ref['name']!r}, which is not rendered")
+        elif ref.get("port") not in [p["port"] for p in target["spec"]["ports"]]:
+            out.append(f"{where}: {at}: Service {ref['name']} has no port {ref.get('port')}")
+    for path in FRONT_DOOR_PATHS:
+        rule = route_rule_for(route, path)
+        sends = [r for r in (rule or {}).get("backendRefs", []) if r.get("weight", 1) > 0]
+        if not sends:
+            out.append(f"{where}: a plain GET {path} goes to no backend")
+        for ref in sends:
+            svc = services.get(ref["name"])
+            apps = apps_behind(svc, templates, configmaps) if svc else []
+            for backing, app in apps:
+                if not serves(app, path):
+                    out.append(f"{where}: GET {path} goes to {backing}, which does not serve it")
+            if svc and not apps:
+                out.append(f"{where}: GET {path} goes to Service {ref['name']}, no pod of ours")
+    return out
+
+
+def _gateway_problems(gateway: Doc, routes: list[Doc]) -> list[str]:
+    name = gateway["metadata"]["name"]
+    attached = [
+        r for r in routes if any(p["name"] == name for p in r["spec"].get("parentRefs", []))
+    ]
+    if not attached:
+        return [f"Gateway {name}: no HTTPRoute of this rendering attaches to it"]
+    return []
 
 
 def _prod_problems(

@@ -89,6 +89,24 @@ def write_combo(tmp: Path, combo: tuple[str, ...], pin: Iterable[str] = ()) -> P
     return where
 
 
+def write_overlay_with(tmp: Path, overlay: str, components: Iterable[str]) -> Path:
+    """A kustomization: an overlay plus more components (as `components/gateway-api` is added
+    to prod), in a folder of `tmp`, in the overlay's namespace."""
+    source = DEPLOY / "overlays" / overlay
+    where = tmp / f"{overlay}+{combo_id(components)}"
+    where.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "apiVersion: kustomize.config.k8s.io/v1beta1",
+        "kind: Kustomization",
+        f"namespace: {load_yaml(source / 'kustomization.yaml')['namespace']}",
+        f"resources: [{os.path.relpath(source, where)}]",
+        "components:",
+        *(f"  - {os.path.relpath(DEPLOY / 'components' / c, where)}" for c in components),
+    ]
+    (where / "kustomization.yaml").write_text("\n".join(lines) + "\n")
+    return where
+
+
 def render_many(jobs: Mapping[str, Path]) -> dict[str, list[Doc]]:
     """name -> the objects its kustomization renders (as many renders at a time as cores)."""
     with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:

@@ -26,6 +26,12 @@ CRD_SCHEMAS = {
         "servicemonitor-monitoring.coreos.com-v1-prometheus-operator-0.80.1.json"
     ),
     ("argoproj.io/v1alpha1", "Application"): "application-argoproj.io-v1alpha1.subset.json",
+    ("gateway.networking.k8s.io/v1", "Gateway"): (
+        "gateway-gateway.networking.k8s.io-v1-gateway-api-v1.0.0.json"
+    ),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): (
+        "httproute-gateway.networking.k8s.io-v1-gateway-api-v1.0.0.json"
+    ),
 }
 # The oldest and the newest Kubernetes versions the installed kubernetes-validate knows.
 VERSIONS = sorted({kv.all_versions()[0], kv.latest_version()})
@@ -78,6 +84,28 @@ def test_overlay_validates_against_kubernetes_schemas(
 ) -> None:
     errors = [e for d in unique(overlays[overlay]).values() for e in schema_errors(d)]
     assert not errors, "\n".join(errors)
+
+
+@pytest.mark.parametrize("overlay", kube.OVERLAYS)
+def test_gateway_api_exposure_keeps_the_contract_and_schemas(
+    with_gateway: dict[str, list[kube.Doc]], overlay: str
+) -> None:
+    """Each overlay + components/gateway-api: the Gateway and HTTPRoute validate against the
+    Gateway API's schemas and are bound to the app (backends, ports, the paths they serve)."""
+    docs = with_gateway[overlay]
+    problems = contract.problems(docs, release=overlay)
+    assert not problems, f"overlay {overlay} + gateway-api:\n" + "\n".join(problems)
+    errors = [e for d in unique(docs).values() for e in schema_errors(d)]
+    assert not errors, "\n".join(errors)
+    [route] = kube.of_kind(docs, "HTTPRoute")
+    [gateway] = kube.of_kind(docs, "Gateway")
+    assert route["spec"]["hostnames"] == ["monsterstack.local"]
+    assert gateway["spec"]["listeners"][0]["hostname"] == "monsterstack.local"
+    # beside the Ingress, not instead of it: the course's path stays
+    assert kube.of_kind(docs, "Ingress")
+    for path in contract.FRONT_DOOR_PATHS:
+        rule = contract.route_rule_for(route, path)
+        assert rule and [r["name"] for r in rule["backendRefs"]] == ["frontend"], path
 
 
 def test_standalone_registry() -> None:
@@ -248,6 +276,96 @@ def test_the_contract_catches(overlays: dict[str, list[kube.Doc]], mutation: str
     mutate(docs)
     problems = contract.problems(docs, release="prod")
     assert any(expected in p for p in problems), problems
+
+
+def _route(docs: list[kube.Doc]) -> kube.Doc:
+    return next(d for d in docs if d["kind"] == "HTTPRoute")
+
+
+def _route_backend_port(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["rules"][0]["backendRefs"][0]["port"] = 8080
+
+
+def _route_backend_service(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["rules"][0]["backendRefs"][0]["name"] = "frontend-v3"
+
+
+def _route_to_redis(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["rules"][0]["backendRefs"][0].update(name="redis", port=6379)
+
+
+def _route_page_only(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["rules"][0]["matches"][0]["path"]["type"] = "Exact"
+
+
+def _route_rewrite(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["rules"][0]["filters"] = [
+        {
+            "type": "URLRewrite",
+            "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}},
+        }
+    ]
+
+
+def _route_parent(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["parentRefs"][0]["name"] = "public"
+
+
+def _route_section(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["parentRefs"][0]["sectionName"] = "https"
+
+
+def _route_host(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["hostnames"] = ["monsters.example"]
+
+
+def _route_zero_weight(docs: list[kube.Doc]) -> None:
+    _route(docs)["spec"]["rules"][0]["backendRefs"][0]["weight"] = 0
+
+
+def _route_gone(docs: list[kube.Doc]) -> None:
+    docs.remove(_route(docs))
+
+
+GATEWAY_MUTATIONS: dict[str, tuple[Callable[[list[kube.Doc]], None], str]] = {
+    "HTTPRoute backend port": (_route_backend_port, "Service frontend has no port 8080"),
+    "HTTPRoute backend Service": (_route_backend_service, "'frontend-v3', which is not rendered"),
+    "HTTPRoute to a Service that is no app of ours": (_route_to_redis, "Service redis, no pod"),
+    "HTTPRoute without /monster/...": (_route_page_only, "GET /monster/monsterstack goes to no"),
+    "HTTPRoute rewrite": (_route_rewrite, "rewrites the path"),
+    "HTTPRoute parent": (_route_parent, "is no Gateway of this rendering"),
+    "HTTPRoute listener": (_route_section, "has no listener https"),
+    "HTTPRoute host the listener refuses": (_route_host, "matches none of the route's"),
+    "HTTPRoute weight 0": (_route_zero_weight, "GET / goes to no backend"),
+    "Gateway without a route": (_route_gone, "no HTTPRoute of this rendering attaches"),
+}
+
+
+@pytest.mark.parametrize("mutation", sorted(GATEWAY_MUTATIONS))
+def test_the_contract_catches_in_the_gateway_api(
+    with_gateway: dict[str, list[kube.Doc]], mutation: str
+) -> None:
+    """The rendered Gateway/HTTPRoute, broken one way at a time: the contract says how."""
+    mutate, expected = GATEWAY_MUTATIONS[mutation]
+    docs = copy.deepcopy(with_gateway["prod"])
+    assert not contract.problems(docs, release="prod")
+    mutate(docs)
+    problems = contract.problems(docs, release="prod")
+    assert any(expected in p for p in problems), problems
+
+
+def test_schema_validation_catches_gateway_api_typos(
+    with_gateway: dict[str, list[kube.Doc]],
+) -> None:
+    route = copy.deepcopy(_route(with_gateway["prod"]))
+    assert not schema_errors(route)
+    route["spec"]["rules"][0]["backendRef"] = route["spec"]["rules"][0].pop("backendRefs")
+    assert any("backendRef" in e for e in schema_errors(route))
+    gateway = copy.deepcopy(next(d for d in with_gateway["prod"] if d["kind"] == "Gateway"))
+    gateway["spec"]["listeners"][0]["protocol"] = 80
+    gateway["spec"]["listeners"][0]["port"] = 70000
+    errors = schema_errors(gateway)
+    assert any("protocol" in e for e in errors) and any("port" in e for e in errors), errors
 
 
 def test_schema_validation_catches_the_courses_ingress() -> None:
