@@ -1,9 +1,17 @@
 """A minimal PNG writer: RGBA and 8-bit palette images, no row filters, one IDAT.
 
-Why our own: the bytes then depend only on zlib (Python's own module), not on the image
-library's encoder choices (filters, strategies, or its bundled zlib-ng), which keeps the golden
-digests stable across Pillow upgrades; and it is 2-3x faster than Pillow's encoder here
-because unfiltered rows of flat-coloured art compress well and cost nothing to prepare.
+Why our own: the bytes then depend only on the deflate library we pin (zlib-ng 2.3, through
+the `zlib-ng` package in uv.lock), not on the image library's encoder choices or on the
+machine's system zlib, which keeps the golden digests stable across Pillow upgrades and
+distributions; and unfiltered rows of flat-coloured art compress well and cost nothing to
+prepare. zlib-ng produces the same stream on every CPU since 2.2 (one hash function for all
+architectures); a new zlib-ng release may not, so the goldens catch an upgrade that changes it.
+
+The levels were chosen by measurement (benchmarks/README.md, "PNG encoder"): an RGBA avatar
+spends most of its encoding time in deflate, so small ones take zlib-ng's level 1 (its
+`deflate_quick`: 3x faster than the system zlib's level 1 for ~12% more bytes), bigger ones
+level 2 (about the bytes of zlib's level 3 in half its time); a palette image is a quarter of
+the data and compresses 5-10x better at level 6 for a few microseconds.
 """
 
 from __future__ import annotations
@@ -11,19 +19,17 @@ from __future__ import annotations
 import struct
 import zlib
 
+from zlib_ng import zlib_ng
+
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
-# zlib level by image area: small avatars compress hard, big ones compress fast.
-_BIG_AREA = 256 * 256
+_QUICK_AREA = 128 * 128  # RGBA images up to this many pixels use level 1, bigger ones level 2
+_PALETTE_LEVEL = 6
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-def _level(width: int, height: int) -> int:
-    return 6 if width * height <= _BIG_AREA else 3
 
 
 def _rows(raw: bytes, stride: int, height: int) -> bytes:
@@ -34,7 +40,8 @@ def _rows(raw: bytes, stride: int, height: int) -> bytes:
 def encode_rgba(width: int, height: int, raw: bytes) -> bytes:
     """PNG of straight (non-premultiplied) RGBA pixels, 8 bits per channel."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    idat = zlib.compress(_rows(raw, width * 4, height), _level(width, height))
+    level = 1 if width * height <= _QUICK_AREA else 2
+    idat = zlib_ng.compress(_rows(raw, width * 4, height), level)
     return _SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _IEND
 
 
@@ -45,7 +52,7 @@ def encode_palette(
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
     plte = b"".join(bytes(rgba[:3]) for rgba in palette)
     trns = bytes(rgba[3] for rgba in palette)
-    idat = zlib.compress(_rows(indices, width, height), _level(width, height))
+    idat = zlib_ng.compress(_rows(indices, width, height), _PALETTE_LEVEL)
     return (
         _SIGNATURE
         + _chunk(b"IHDR", ihdr)

@@ -41,19 +41,32 @@ class Seed:
     from different streams), so changing one style's choices never shifts the other's.
     """
 
-    __slots__ = ("_buf", "_pos")
+    __slots__ = ("_buf", "_material", "_pos")
 
-    # 512 bytes cover every drawing with a wide margin; more is derived lazily if ever needed.
-    _CHUNK = 512
+    # SHAKE-256's output is a stream: its first n bytes are the same whatever length is asked,
+    # so starting small and asking for more when a drawing needs it changes no choice. 64
+    # bytes (16 draws) cover every part of both styles but the spots pattern's longest run.
+    _CHUNK = 64
 
     def __init__(self, domain: str, name: str) -> None:
-        material = domain.encode("ascii") + b"\x00" + normalise_name(name).encode("utf-8")
+        self._start(domain.encode("ascii") + b"\x00" + normalise_name(name).encode("utf-8"))
+
+    @classmethod
+    def of(cls, material: bytes) -> Seed:
+        """The stream for material already made of `domain + NUL + normalised UTF-8 name`: a
+        caller drawing several streams for one name normalises and encodes the name once."""
+        seed = cls.__new__(cls)
+        seed._start(material)
+        return seed
+
+    def _start(self, material: bytes) -> None:
+        self._material = material
         self._buf = hashlib.shake_256(material).digest(self._CHUNK)
         self._pos = 0
 
     def _take(self, n: int) -> bytes:
-        if self._pos + n > len(self._buf):  # pragma: no cover - only for drawings far beyond ours
-            raise RuntimeError("seed stream exhausted: raise Seed._CHUNK")
+        if self._pos + n > len(self._buf):
+            self._buf = hashlib.shake_256(self._material).digest(2 * len(self._buf) + n)
         out = self._buf[self._pos : self._pos + n]
         self._pos += n
         return out

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .palette import DEFAULT_THEME, Palette, Theme, palette
 from .scene import Paint, PathBuilder, Shape, ellipse, mirror_x, polygon
-from .seed import Seed
+from .seed import Seed, normalise_name
 
 CX = 50.0  # the body's vertical axis
 OUTLINE = 2.2  # outline width, in units of the 100-unit square
@@ -355,9 +355,11 @@ def _top(seed: Seed, body: Body, pal: Palette) -> list[Shape]:
 
 def _limb(points: list[tuple[float, float]], thick: float, pal: Palette) -> list[Shape]:
     """A limb as a curve, outline colour under body colour, so it reads as an outlined tube."""
-    outer = _catmull_rom(points, closed=False).build(Paint(None, pal.shade, thick + OUTLINE * 2))
-    inner = _catmull_rom(points, closed=False).build(Paint(None, pal.body, thick))
-    return [outer, inner]
+    curve = _catmull_rom(points, closed=False)
+    return [
+        curve.build(Paint(None, pal.shade, thick + OUTLINE * 2)),
+        curve.build(Paint(None, pal.body, thick)),
+    ]
 
 
 def _hand(x: float, y: float, r: float, pal: Palette) -> Shape:
@@ -477,8 +479,10 @@ def build(name: str, domain: str, theme: Theme = DEFAULT_THEME) -> list[Shape]:
     choices never shifts what the other parts get.
     """
 
+    key = b"\x00" + normalise_name(name).encode("utf-8")  # normalised and encoded once
+
     def seed(part: str) -> Seed:
-        return Seed(f"{domain}/{part}", name)
+        return Seed.of(f"{domain}/{part}".encode("ascii") + key)
 
     pal = palette(seed("palette"), theme)
     body = _body(seed("body"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .scene import VIEW, Ellipse, Paint, Shape, num
+from functools import lru_cache
+
+from .scene import GRID, UNIT, Ellipse, Paint, Shape, num
 
 # A fixed title: the name is never written into the image (an SVG is a document a browser
 # may open on its own, so echoing input there would be a script-injection vector).
@@ -14,11 +16,14 @@ def hex_colour(rgb: tuple[int, int, int]) -> str:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
-def _paint(p: Paint, scale: float) -> str:
+@lru_cache(maxsize=1024)
+def _paint(p: Paint) -> str:
+    """The paint's attributes; a monster repeats a few paints, and the eye, pupil and tooth
+    ones are in every monster, so the text is kept (bounded) rather than made again."""
     fill = hex_colour(p.fill) if p.fill else "none"
     out = f' fill="{fill}"'
     if p.stroke and p.width:
-        out += f' stroke="{hex_colour(p.stroke)}" stroke-width="{num(p.width * scale)}"'
+        out += f' stroke="{hex_colour(p.stroke)}" stroke-width="{num(p.width * UNIT)}"'
         out += ' stroke-linejoin="round"'
     return out
 
@@ -34,17 +39,16 @@ def open_tag(width: int, height: int, view: tuple[float, float, float, float], e
 def scene_svg(shapes: list[Shape], width: int, height: int) -> bytes:
     """The monster centred in a width x height canvas, as the rasteriser draws it."""
     side = min(width, height)
-    # The viewBox grows on the long axis so the 100-unit square stays centred and square.
-    vw, vh = VIEW * width / side, VIEW * height / side
-    view = (-(vw - VIEW) / 2, -(vh - VIEW) / 2, vw, vh)
+    # The viewBox grows on the long axis so the square stays centred and square.
+    vw, vh = GRID * width / side, GRID * height / side
+    view = (-(vw - GRID) / 2, -(vh - GRID) / 2, vw, vh)
     parts = [open_tag(width, height, view, ' role="img"'), TITLE]
     for s in shapes:
         if isinstance(s, Ellipse):
             parts.append(
-                f'<ellipse cx="{num(s.cx)}" cy="{num(s.cy)}" rx="{num(s.rx)}" ry="{num(s.ry)}"'
-                f"{_paint(s.paint, 1)}/>"
+                f'<ellipse cx="{s.cx}" cy="{s.cy}" rx="{s.rx}" ry="{s.ry}"{_paint(s.paint)}/>'
             )
         else:
-            parts.append(f'<path d="{s.d}"{_paint(s.paint, 1)}/>')
+            parts.append(f'<path d="{s.d}"{_paint(s.paint)}/>')
     parts.append("</svg>")
     return "".join(parts).encode("utf-8")

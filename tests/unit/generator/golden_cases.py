@@ -1,6 +1,6 @@
 """The fixed inputs of the golden tests, and how their outputs are fingerprinted.
 
-Re-record (only together with an ALGORITHM_VERSION bump):
+Re-record (only together with an ALGORITHM_VERSION bump, and for "choices" a SEED_VERSION bump):
     uv run python -m tests.unit.generator.golden_cases > tests/unit/generator/goldens.json
 """
 
@@ -12,7 +12,16 @@ import json
 
 from PIL import Image
 
-from monsterstack.generator import ALGORITHM_VERSION, Format, Style, render
+from monsterstack.generator import (
+    ALGORITHM_VERSION,
+    SEED_VERSION,
+    Format,
+    Style,
+    _domain,
+    pixel,
+    render,
+    smooth,
+)
 
 NAMES = [
     "John Doe",  # the course's default name
@@ -57,6 +66,17 @@ def webp_pixels(name: str, style: Style, size: int) -> str:
     return hashlib.sha256(image.tobytes()).hexdigest()[:24]
 
 
+def choices(name: str, style: Style) -> str:
+    """What the seed chose for a name, and nothing of how it is drawn: for `smooth` the kind
+    and paint of each shape in draw order (which parts, which colours), for `pixel` the cells
+    and the colour. A new drawing of the same monsters keeps these."""
+    if style is Style.PIXEL:
+        picked = repr(pixel.build(name, _domain(style)))
+    else:
+        picked = repr([(type(s).__name__, s.paint) for s in smooth.build(name, _domain(style))])
+    return hashlib.sha256(picked.encode()).hexdigest()[:24]
+
+
 def key(style: Style, fmt: Format, size: int) -> str:
     return f"{style.value}/{fmt.value}/{size}"
 
@@ -64,6 +84,8 @@ def key(style: Style, fmt: Format, size: int) -> str:
 def record() -> dict[str, object]:
     return {
         "algorithm": ALGORITHM_VERSION,
+        "seed": SEED_VERSION,
+        "choices": {style.value: [choices(n, style) for n in NAMES] for style in Style},
         "digests": {
             key(style, fmt, size): [fingerprint(n, style, fmt, size) for n in NAMES]
             for style, fmt, size in CASES

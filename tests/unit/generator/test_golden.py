@@ -7,16 +7,33 @@ from pathlib import Path
 
 import pytest
 
-from monsterstack.generator import ALGORITHM_VERSION, Style
+from monsterstack.generator import ALGORITHM_VERSION, SEED_VERSION, Style
 
-from .golden_cases import CASES, NAMES, fingerprint, key, webp_pixels
+from .golden_cases import CASES, NAMES, choices, fingerprint, key, webp_pixels
 
 GOLDENS = json.loads((Path(__file__).parent / "goldens.json").read_text())
 HOW = "if the drawing changed on purpose: bump ALGORITHM_VERSION and re-record (golden_cases.py)"
+CHOSEN = (
+    "the monsters themselves changed (parts or colours a name gets): if on purpose, bump "
+    "SEED_VERSION (every name re-rolls) and re-record (golden_cases.py); if not, the drawing "
+    "change shifted a seed draw"
+)
 
 
 def test_goldens_belong_to_this_algorithm_version() -> None:
     assert GOLDENS["algorithm"] == ALGORITHM_VERSION, HOW
+
+
+def test_goldens_belong_to_this_seed_version() -> None:
+    assert GOLDENS["seed"] == SEED_VERSION, CHOSEN
+
+
+@pytest.mark.parametrize("style", list(Style))
+def test_every_name_keeps_its_monster(style: Style) -> None:
+    """A new drawing (ALGORITHM_VERSION) must not re-roll anyone's monster: the parts and
+    colours each golden name gets are recorded apart from the bytes."""
+    got = [choices(n, style) for n in NAMES]
+    assert got == GOLDENS["choices"][style.value], CHOSEN
 
 
 @pytest.mark.parametrize(("style", "fmt", "size"), CASES, ids=[key(*c) for c in CASES])
