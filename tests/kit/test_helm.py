@@ -83,6 +83,7 @@ SWITCHES: dict[str, tuple[helm.Values, helm.Values]] = {
         {"redis": {"auth": {"enabled": True}}},
         {"redis": {"auth": {"enabled": False}}},
     ),
+    "components/gateway-api": ({"gateway": {"enabled": True}}, {"gateway": {"enabled": False}}),
 }
 
 
