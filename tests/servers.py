@@ -61,7 +61,10 @@ def serve(
     """`monsterstack serve SERVICE` on `port` (default: a free one); stopped and reaped on exit."""
     port = port or free_port()
     log = tmp_path / f"{service}-{port}.log"
-    full_env = {**os.environ, "CONTEXT": "DEV", "PYTHONUNBUFFERED": "1", **(env or {})}
+    # One worker unless a test asks for more: the imagebackend's default is one per CPU, and a
+    # test reading /metrics must see the one process that counted its requests.
+    base = {"CONTEXT": "DEV", "PYTHONUNBUFFERED": "1", "WORKERS": "1"}
+    full_env = {**os.environ, **base, **(env or {})}
     argv = [sys.executable, "-m", "monsterstack.cli", "serve", service]
     argv += ["--host", "127.0.0.1", "--port", str(port), *args]
     with log.open("wb") as out:

@@ -95,7 +95,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("service", choices=sorted(SERVICES))
     s.add_argument("--host", help="address to listen on (env HOST, default 0.0.0.0)")
     s.add_argument("--port", type=int, help="port (env PORT; imagebackend 8080, frontend 5000)")
-    s.add_argument("--workers", type=int, help="worker processes (env WORKERS, default 1)")
+    s.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (env WORKERS; imagebackend: the CPUs it may use, frontend: 1)",
+    )
     s.set_defaults(func=cmd_serve)
 
     r = sub.add_parser("render", help="draw one monster to a file or stdout")

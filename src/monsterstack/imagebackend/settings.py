@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from ..core.cpus import usable_cores
 from ..core.settings import ServiceSettings
 from ..generator import DEFAULT_STYLE, DEFAULT_THEME, MAX_SIZE, Style, Theme
 
 
 class ImagebackendSettings(ServiceSettings):
     port: int = Field(8080, ge=1, le=65535, description="TCP port (dnmonster's is 8080)")
+    workers: int = Field(
+        default_factory=usable_cores,
+        ge=1,
+        le=64,
+        description="server worker processes; default: the CPUs this process may use (its "
+        "affinity, capped by a container's CPU limit). Renders are CPU-bound and keep no state, "
+        "so one process per CPU is what a 2-core machine measures best (benchmarks/README.md)",
+    )
     default_style: Style = Field(DEFAULT_STYLE, description="style when a request names none")
     theme: Theme = Field(
         DEFAULT_THEME,
