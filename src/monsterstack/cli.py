@@ -8,7 +8,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .core.settings import ServiceSettings
-from .generator import DEFAULT_SIZE, DEFAULT_STYLE, MAX_SIZE, MIN_SIZE, Format, Style
+from .generator import (
+    DEFAULT_SIZE,
+    DEFAULT_STYLE,
+    DEFAULT_THEME,
+    MAX_SIZE,
+    MIN_SIZE,
+    Format,
+    Style,
+    Theme,
+)
 from .services import SERVICES
 
 
@@ -57,17 +66,30 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .generator import render
 
     fmt = Format(args.format) if args.format else None
-    if (
-        fmt is None
-        and args.output
-        and Path(args.output).suffix.lstrip(".") in Format.__members__.values()
-    ):
-        fmt = Format(Path(args.output).suffix.lstrip("."))
-    data = render(args.name, args.size, fmt or Format.PNG, args.style)
+    suffix = Path(args.output).suffix.lstrip(".").lower() if args.output else ""
+    if fmt is None and suffix in Format.__members__.values():
+        fmt = Format(suffix)
+    try:
+        data = render(
+            args.name,
+            args.size,
+            fmt or Format.PNG,
+            args.style,
+            width=args.width,
+            height=args.height,
+            theme=args.theme,
+        )
+    except ValueError as exc:  # a name over MAX_NAME_BYTES
+        print(f"monsterstack render: {exc}", file=sys.stderr)
+        return 2
     if args.output in (None, "-"):
         sys.stdout.buffer.write(data)
-    else:
+        return 0
+    try:
         Path(args.output).write_bytes(data)
+    except OSError as exc:
+        print(f"monsterstack render: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -102,11 +124,39 @@ def parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(func=cmd_serve)
 
-    r = sub.add_parser("render", help="draw one monster to a file or stdout")
+    r = sub.add_parser(
+        "render",
+        help="draw one monster to a file or stdout",
+        description="Draw the monster for NAME, as the imagebackend's /monster/NAME does with "
+        "the same parameters (byte for byte).",
+    )
     r.add_argument("name")
-    r.add_argument("--size", type=_size, default=DEFAULT_SIZE)
+    bounds = f"{MIN_SIZE}-{MAX_SIZE}"
+    r.add_argument(
+        "--size",
+        type=_size,
+        default=DEFAULT_SIZE,
+        help=f"square side, {bounds} (default: %(default)s)",
+    )
+    for side in ("width", "height"):
+        r.add_argument(
+            f"--{side}",
+            type=_size,
+            help=f"the canvas {side}, {bounds}, the monster centred (default: --size)",
+        )
     r.add_argument("--format", choices=[f.value for f in Format], help="default: from -o, else png")
-    r.add_argument("--style", choices=[s.value for s in Style], default=DEFAULT_STYLE.value)
+    r.add_argument(
+        "--style",
+        choices=[s.value for s in Style],
+        default=DEFAULT_STYLE.value,
+        help="default: %(default)s",
+    )
+    r.add_argument(
+        "--theme",
+        choices=[t.value for t in Theme],
+        default=DEFAULT_THEME.value,
+        help="colours (default: %(default)s)",
+    )
     r.add_argument("-o", "--output", help="file to write (default: stdout)")
     r.set_defaults(func=cmd_render)
 
