@@ -98,11 +98,12 @@ async def test_the_title_is_the_services_escaped(client: httpx.AsyncClient) -> N
 
 
 async def test_only_unknown_paths_are_labelled_unmatched(client: httpx.AsyncClient) -> None:
+    """As deploy/monitoring/README.md says: <unmatched> is 404s and trailing-slash redirects."""
     paths = ["/docs", "/openapi.json", "/docs/assets/swagger-ui.css", "/docs/assets/nope"]
     frontend = str(client.base_url) == "http://frontend"
     if frontend:
         paths.append("/static/app.css")
-    for path in [*paths, "/no-such-route"]:
+    for path in [*paths, "/no-such-route", "/version/"]:
         await client.get(path)
     metrics = (await client.get("/metrics")).text
     series = r'http_requests_total\{code="(\d+)",method="GET",route="([^"]*)"'
@@ -113,6 +114,7 @@ async def test_only_unknown_paths_are_labelled_unmatched(client: httpx.AsyncClie
         ("200", "/docs/assets/{path}"),
         ("404", "/docs/assets/{path}"),
         ("404", "<unmatched>"),
+        ("307", "<unmatched>"),  # to /version
     }
     if frontend:
         expected.add(("200", "/static/{path}"))
