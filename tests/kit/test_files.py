@@ -309,7 +309,7 @@ def test_skaffold_structure() -> None:
         _check_deploy_target(f"profiles[{profile['name']}].", merged, artifacts)
 
 
-# ---- the GitHub workflow and the Argo CD example ----
+# ---- the GitHub workflows (their schema; the rest in test_workflows.py), the Argo CD example ----
 
 
 def workflows() -> list[Path]:
@@ -327,19 +327,6 @@ def test_github_workflows_match_their_schema() -> None:
         ]
     )
     assert done.returncode == 0, done.stdout + done.stderr
-
-
-def test_kind_workflow_uses_the_kit() -> None:
-    text = (kube.ROOT / ".github" / "workflows" / "kind.yaml").read_text()
-    for path in re.findall(
-        r"(?<![\w/])(deploy/(?:base|overlays|components|kind|argocd)[\w./-]*)", text
-    ):
-        assert (kube.ROOT / path).exists(), f"the workflow names {path}, which does not exist"
-    for needed in ("monsterstack images", "monsterstack manifests", "rollout status", "Host:"):
-        assert needed in text
-    rollout = re.search(r"for deploy in ([\w ]+); do", text)
-    assert rollout, "the workflow waits for no rollout"
-    assert set(SERVICES) <= set(rollout[1].split()), "the workflow must wait for every service"
 
 
 # ---- what the image installs covers what the code imports ----
