@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import frontend, httpbench, report
 from .machine import cpu_busy, load_average, machine_info, source_revision
-from .render import bench_ours, bench_references, make_names
+from .render import bench_png, bench_robohash, bench_side_by_side, make_names
 
 BUSY = 1.5  # one-minute load average above which the HTTP numbers would be skewed
 PARTS = ("render", "http", "frontend")
@@ -23,6 +23,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", choices=PARTS, help="run one part (default: all)")
     p.add_argument("--names", type=int, default=1000, help="names to render (default 1000)")
     p.add_argument("--robohash-names", type=int, default=50, help="robohash is slow (default 50)")
+    p.add_argument(
+        "--png-names", type=int, default=200, help="names for the PNG encoder table (default 200)"
+    )
     p.add_argument("--duration", type=float, default=10, help="seconds per wrk run (default 10)")
     p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     p.add_argument("--stall-connections", type=int, default=16, help="1024 px load (default 16)")
@@ -53,13 +56,16 @@ def run_render(args: argparse.Namespace) -> dict[str, object]:
     names = make_names(args.names)
     print(f"render: {len(names)} names (robohash: first {args.robohash_names})...", flush=True)
     started, busy = provenance(), cpu_busy()
-    rows = bench_ours(names) + bench_references(names, args.robohash_names)
+    rows = bench_side_by_side(names) + bench_robohash(names, args.robohash_names)
+    png = bench_png(names[: args.png_names])
     return {
         "measured": started,
         "names": len(names),
         "robohash_names": min(args.robohash_names, len(names)),
         "cpu_busy_before_pct": busy,
         "rows": rows,
+        "png_names": min(args.png_names, len(names)),
+        "png": png,
     }
 
 

@@ -27,7 +27,6 @@ from typing import Any
 from monsterstack import processes
 from monsterstack.processes import free_port, http_ok, wait_until
 
-from . import thread_limit
 from .machine import cpu_busy
 from .render import percentile
 
@@ -41,7 +40,6 @@ class Config:
     label: str
     workers: int
     inline_max_pixels: int | None = None  # None: the service's default (256 x 256)
-    thread_tokens: int | None = None  # set: the thread_limit experiment, not the plain service
 
     def describe(self) -> dict[str, object]:
         default = self.inline_max_pixels is None
@@ -49,7 +47,6 @@ class Config:
             "config": self.label,
             "workers": self.workers,
             "inline_render_max_pixels": "default" if default else self.inline_max_pixels,
-            "thread_tokens": self.thread_tokens or "anyio default (40)",
         }
 
 
@@ -66,8 +63,6 @@ STALL_CONFIGS = (
     Config("2 processes, every render inline", 2, ALL_INLINE),
     Config("2 processes, default (>256x256 in a thread)", 2),
     Config("2 processes, every render in a thread", 2, 0),
-    Config("experiment: 1 process, default, thread pool of 1", 1, thread_tokens=1),
-    Config("experiment: 2 processes, default, thread pool of 1", 2, thread_tokens=1),
 )
 
 
@@ -83,12 +78,6 @@ class Load:
 
 
 def server_command(port: int, config: Config) -> list[str]:
-    if config.thread_tokens is not None:  # the same server, around the experiment's factory
-        code = "from monsterstack.core.server import serve; "
-        code += "from monsterstack.core.settings import ServiceSettings as S; "
-        code += "serve({!r}, S(host={!r}, port={}, workers={}, log_level='warning'))"
-        factory = "benchmarks.thread_limit:factory"
-        return [sys.executable, "-c", code.format(factory, HOST, port, config.workers)]
     options = ["--host", HOST, "--port", str(port), "--workers", str(config.workers)]
     return [monsterstack_program(), "serve", "imagebackend", *options]
 
@@ -105,10 +94,6 @@ def server_env(config: Config) -> dict[str, str]:
     env.pop("INLINE_RENDER_MAX_PIXELS", None)
     if config.inline_max_pixels is not None:
         env["INLINE_RENDER_MAX_PIXELS"] = str(config.inline_max_pixels)
-    if config.thread_tokens is not None:
-        env[thread_limit.TOKENS_ENV] = str(config.thread_tokens)
-        root = str(Path(__file__).parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     return env
 
 

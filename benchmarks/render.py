@@ -8,12 +8,13 @@ import random
 import string
 import time
 from collections.abc import Callable
+from functools import partial
 
 from monsterstack.generator import render
 
 SEED = 20240601
 SIZES = (80, 256)
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "webp")
 STYLES = ("smooth", "pixel")
 
 
@@ -44,6 +45,22 @@ def time_each(draw: Callable[[str], object], names: list[str]) -> list[float]:
     return samples
 
 
+def time_side_by_side(
+    draws: dict[tuple[str, int, str], Callable[[str], object]], names: list[str]
+) -> dict[tuple[str, int, str], list[float]]:
+    """Milliseconds per call for every draw, taking turns name by name: a busy spell on the
+    machine hits every renderer alike, so the ratios between them hold even when it is noisy."""
+    for draw in draws.values():
+        draw("warm-up")
+    samples: dict[tuple[str, int, str], list[float]] = {key: [] for key in draws}
+    for name in names:
+        for key, draw in draws.items():
+            start = time.perf_counter_ns()
+            draw(name)
+            samples[key].append((time.perf_counter_ns() - start) / 1e6)
+    return samples
+
+
 def row(label: str, size: int, fmt: str, samples: list[float]) -> dict[str, object]:
     return {
         "label": label,
@@ -55,14 +72,17 @@ def row(label: str, size: int, fmt: str, samples: list[float]) -> dict[str, obje
     }
 
 
-def bench_ours(names: list[str]) -> list[dict[str, object]]:
-    rows = []
+def bench_side_by_side(names: list[str]) -> list[dict[str, object]]:
+    """Both styles in every size and format, and pydenticon at each size, in turns."""
+    draws: dict[tuple[str, int, str], Callable[[str], object]] = {}
     for style in STYLES:
         for size in SIZES:
             for fmt in FORMATS:
-                samples = time_each(lambda n, s=size, f=fmt, st=style: render(n, s, f, st), names)
-                rows.append(row(f"monsterstack {style}", size, fmt, samples))
-    return rows
+                key = (f"monsterstack {style}", size, fmt)
+                draws[key] = partial(render, size=size, fmt=fmt, style=style)
+    for size in SIZES:
+        draws[("pydenticon", size, "png")] = pydenticon_draw(size)
+    return [row(*key, samples) for key, samples in time_side_by_side(draws, names).items()]
 
 
 def pydenticon_draw(size: int) -> Callable[[str], bytes]:
@@ -95,12 +115,58 @@ def robohash_draw(size: int) -> Callable[[str], bytes]:
     return draw
 
 
-def bench_references(names: list[str], robohash_count: int) -> list[dict[str, object]]:
-    """pydenticon on every name; robohash (~0.1-0.3 s an avatar) on the first few."""
+def bench_robohash(names: list[str], count: int) -> list[dict[str, object]]:
+    """robohash (~0.1-0.3 s an avatar) on the first few names only."""
+    return [
+        row("robohash", size, "png", time_each(robohash_draw(size), names[:count]))
+        for size in SIZES
+    ]
+
+
+# The PNG encoder's choice (src/monsterstack/generator/png.py), measured: each deflate library
+# and level on the very rows our encoder compresses (unfiltered scanlines), per style and size.
+PNG_LEVELS = (("zlib", (1, 3, 6)), ("zlib-ng", (1, 2, 3, 6)))
+
+
+def png_rows(name: str, style: str, size: int) -> bytes:
+    """The scanlines, filter bytes included, that the PNG encoder deflates for this avatar."""
+    from monsterstack.generator import Style, _domain, pixel, smooth
+    from monsterstack.generator.png import scanlines
+    from monsterstack.generator.raster import rasterise
+
+    if style == "pixel":
+        monster = pixel.build(name, _domain(Style.PIXEL))
+        return scanlines(pixel.indices(monster, size, size), size, size)
+    shapes = smooth.build(name, _domain(Style.SMOOTH))
+    return scanlines(rasterise(shapes, size, size).tobytes(), size * 4, size)
+
+
+def bench_png(names: list[str]) -> list[dict[str, object]]:
+    import zlib
+
+    from zlib_ng import zlib_ng
+
+    compress = {"zlib": zlib.compress, "zlib-ng": zlib_ng.compress}
     rows = []
-    for size in SIZES:
-        rows.append(row("pydenticon", size, "png", time_each(pydenticon_draw(size), names)))
-    for size in SIZES:
-        samples = time_each(robohash_draw(size), names[:robohash_count])
-        rows.append(row("robohash", size, "png", samples))
+    for style in STYLES:
+        for size in SIZES:
+            data = [png_rows(n, style, size) for n in names]
+            for lib, levels in PNG_LEVELS:
+                for level in levels:
+                    samples, sizes = [], []
+                    for raw in data:
+                        start = time.perf_counter_ns()
+                        out = compress[lib](raw, level)
+                        samples.append((time.perf_counter_ns() - start) / 1e6)
+                        sizes.append(len(out))
+                    rows.append(
+                        {
+                            "style": style,
+                            "size": size,
+                            "library": lib,
+                            "level": level,
+                            "median_ms": round(percentile(samples, 50), 4),
+                            "mean_bytes": round(sum(sizes) / len(sizes)),
+                        }
+                    )
     return rows

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from monsterstack.generator import png
+
 from .frontend import HIT_NAME, HIT_PATH, PRODUCTION
 from .render import SIZES, STYLES
 
@@ -61,6 +63,32 @@ def render_table(rows: list[dict[str, Any]]) -> Table:
         for r in rows
     ]
     return headers, body
+
+
+def png_table(rows: list[dict[str, Any]]) -> Table:
+    """Deflate time and output per library and level, with the level the encoder picks."""
+    headers = ["style", "size", "library", "level", "median ms", "mean bytes", "used"]
+    body = [
+        [
+            r["style"],
+            str(r["size"]),
+            r["library"],
+            str(r["level"]),
+            f"{r['median_ms']:.3f}",
+            f"{r['mean_bytes']:,}",
+            "✓" if _encoder_uses(r) else "",
+        ]
+        for r in rows
+    ]
+    return headers, body
+
+
+def _encoder_uses(r: dict[str, Any]) -> bool:
+    if r["library"] != "zlib-ng":
+        return False
+    if r["style"] == "pixel":
+        return bool(r["level"] == png.PALETTE_LEVEL)
+    return bool(r["level"] == png.rgba_level(r["size"], r["size"]))
 
 
 def _busy(row: dict[str, Any]) -> str:
@@ -155,7 +183,7 @@ def _render_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for style in STYLES:
         label = f"monsterstack {style}"
-        for fmt, limit in (("png", 1.0), ("svg", 0.2)):
+        for fmt, limit in (("png", 0.35), ("svg", 0.15)):  # issue 13
             r = find(rows, label, 80, fmt)
             if r:
                 target = f"{style} 80 px {fmt.upper()} median ≤ {limit} ms"
@@ -171,15 +199,28 @@ def _render_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+TWO = "2 processes, render inline"
+ONE = "1 process, render inline (default)"
+
+
 def _http_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
+    # Issue 13: uncached 80 px with 2 processes at p99 < 20 ms and >= 3,000 req/s, wrk on the
+    # same 2 cores; and 2 processes >= 1.8x one.
+    two = next((r for r in rows if r["config"] == TWO), None)
+    one = next((r for r in rows if r["config"] == ONE), None)
+    if two is None:
+        return []
+    out = [
         _target(
-            f"HTTP 80 px, 32 conns, {r['config']}: ≥ 1,000 req/s and p99 < 20 ms",
-            f"{r['rps']:,.0f} req/s, p99 {r['p99_ms']:.2f} ms",
-            r["rps"] >= 1000 and r["p99_ms"] < 20,
+            f"HTTP 80 px, 32 conns, {TWO} (wrk on the same 2 cores): ≥ 3,000 req/s, p99 < 20 ms",
+            f"{two['rps']:,.0f} req/s, p99 {two['p99_ms']:.2f} ms",
+            two["rps"] >= 3000 and two["p99_ms"] < 20,
         )
-        for r in rows
     ]
+    if one is not None:
+        x = two["rps"] / one["rps"]
+        out.append(_target("HTTP: 2 processes ≥ 1.8x one process", _ratio(x), x >= 1.8))
+    return out
 
 
 RSS_LIMIT_MIB = 80
@@ -268,6 +309,12 @@ def sections(results: Results) -> list[tuple[str, str, Table]]:
             f"robohash on the first {r['robohash_names']} only)"
         )
         out.append((title, provenance(r), render_table(r["rows"])))
+        if "png" in r:
+            title = (
+                f"PNG encoder: deflate of one avatar's scanlines ({r['png_names']} names), per "
+                "library and level; ✓ = what the encoder uses"
+            )
+            out.append((title, provenance(r), png_table(r["png"])))
     if "http" in results:
         h = results["http"]
         title = (

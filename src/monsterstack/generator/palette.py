@@ -7,6 +7,7 @@ the same inputs give the same RGB on every platform.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from enum import StrEnum
 
 from .scene import RGB
@@ -53,8 +54,10 @@ def themed_rgb(colour: tuple[int, int, int], theme: Theme) -> tuple[int, int, in
     return colour
 
 
+@lru_cache(maxsize=4096)
 def hsl(h: int, s: int, lum: int) -> RGB:
-    """RGB of hue h (degrees), saturation s and lightness lum (percent)."""
+    """RGB of hue h (degrees), saturation s and lightness lum (percent). Kept (bounded): the
+    accent, mouth, tongue and cheek colours take one of a few hundred values each."""
     h %= 360
     s = max(0, min(100, s))
     lum = max(0, min(100, lum))

@@ -24,24 +24,27 @@ from zlib_ng import zlib_ng
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
 _IEND = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
-_QUICK_AREA = 128 * 128  # RGBA images up to this many pixels use level 1, bigger ones level 2
-_PALETTE_LEVEL = 6
+QUICK_AREA = 128 * 128  # RGBA images up to this many pixels use level 1, bigger ones level 2
+PALETTE_LEVEL = 6
+
+
+def rgba_level(width: int, height: int) -> int:
+    return 1 if width * height <= QUICK_AREA else 2
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def _rows(raw: bytes, stride: int, height: int) -> bytes:
+def scanlines(raw: bytes, stride: int, height: int) -> bytes:
     """Prefix each scanline with filter type 0 (None)."""
-    return b"".join(b"\x00" + raw[y * stride : (y + 1) * stride] for y in range(height))
+    return b"\x00" + b"\x00".join([raw[y * stride : (y + 1) * stride] for y in range(height)])
 
 
 def encode_rgba(width: int, height: int, raw: bytes) -> bytes:
     """PNG of straight (non-premultiplied) RGBA pixels, 8 bits per channel."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
-    level = 1 if width * height <= _QUICK_AREA else 2
-    idat = zlib_ng.compress(_rows(raw, width * 4, height), level)
+    idat = zlib_ng.compress(scanlines(raw, width * 4, height), rgba_level(width, height))
     return _SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _IEND
 
 
@@ -52,7 +55,7 @@ def encode_palette(
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
     plte = b"".join(bytes(rgba[:3]) for rgba in palette)
     trns = bytes(rgba[3] for rgba in palette)
-    idat = zlib_ng.compress(_rows(indices, width, height), _PALETTE_LEVEL)
+    idat = zlib_ng.compress(scanlines(indices, width, height), PALETTE_LEVEL)
     return (
         _SIGNATURE
         + _chunk(b"IHDR", ihdr)

@@ -30,7 +30,7 @@ _BODIES: dict[str, tuple[float, ...]] = {
     "onion": (0, 24, 30, 27, 21, 13, 0),
     "ghost": (0, 20, 25, 26, 27, 27, 27),
 }
-
+_BODY_KINDS = tuple(sorted(_BODIES))  # the order the seed picks from
 
 # The part families: one variant of each is drawn per monster.
 EYES = ("pair", "cyclops", "trio", "sleepy", "angry", "dots", "odd")
@@ -85,7 +85,7 @@ class Face:
 
 
 def _body(seed: Seed) -> Body:
-    kind = seed.choice(sorted(_BODIES))
+    kind = seed.choice(_BODY_KINDS)
     top = float(seed.between(27, 36))
     bottom = float(seed.between(78, 85))
     girth = seed.between(88, 110) / 100
@@ -99,17 +99,12 @@ def _catmull_rom(points: list[tuple[float, float]], closed: bool) -> PathBuilder
     b = PathBuilder().move(*points[0])
     last = n if closed else n - 1
     for i in range(last):
-        p0 = points[(i - 1) % n] if closed or i > 0 else points[0]
-        p1 = points[i]
-        p2 = points[(i + 1) % n]
-        p3 = points[(i + 2) % n] if closed or i + 2 < n else points[-1]
+        x0, y0 = points[(i - 1) % n] if closed or i > 0 else points[0]
+        x1, y1 = points[i]
+        x2, y2 = points[(i + 1) % n]
+        x3, y3 = points[(i + 2) % n] if closed or i + 2 < n else points[-1]
         b.cubic(
-            p1[0] + (p2[0] - p0[0]) / 6,
-            p1[1] + (p2[1] - p0[1]) / 6,
-            p2[0] - (p3[0] - p1[0]) / 6,
-            p2[1] - (p3[1] - p1[1]) / 6,
-            p2[0],
-            p2[1],
+            x1 + (x2 - x0) / 6, y1 + (y2 - y0) / 6, x2 - (x3 - x1) / 6, y2 - (y3 - y1) / 6, x2, y2
         )
     return b.close() if closed else b
 
