@@ -65,7 +65,6 @@ addons() {
 
   say "waiting for them"
   kubectl -n ingress-nginx rollout status deploy/ingress-nginx-controller --timeout=300s
-  kubectl -n ingress-nginx wait --for=condition=complete job --all --timeout=300s
   kubectl wait --for=condition=Accepted gatewayclass/eg --timeout=120s
   kubectl -n kube-system rollout status deploy/metrics-server --timeout=300s
 }
@@ -92,8 +91,9 @@ apply() {
   local manifests
   manifests=$(render "$1")
   say "the prod overlay + Gateway API, images $REGISTRY/monsterstack-*:$1"
-  # the first time, ingress-nginx's admission webhook may still be starting: retried
-  until_ok 120 kubectl apply -f "$manifests"
+  # the first time, ingress-nginx's admission webhook may not answer yet (its certificate is
+  # patched in by a Job that leaves no trace: ttlSecondsAfterFinished 0): retried
+  until_ok 180 kubectl apply -f "$manifests"
   for deploy in redis imagebackend frontend; do
     kubectl -n "$NAMESPACE" rollout status "deploy/$deploy" --timeout=300s
   done
