@@ -4,9 +4,11 @@ metric labels, answers quoted verbatim, and figures one page states twice."""
 
 from __future__ import annotations
 
+import argparse
 import inspect
 import json
 import re
+import shlex
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -118,9 +120,7 @@ def test_the_cli_synopsis_lists_the_render_options() -> None:
     synopsis = re.search(r"`monsterstack render NAME ([^`]*)`", library)
     assert synopsis
     documented = dict(re.findall(r"\[(-[\w-]+)(?: ([^\]]+))?\]", synopsis[1]))
-    sub = next(a for a in cli.parser()._actions if a.dest == "command")
-    render = sub.choices["render"]  # type: ignore[index]
-    options = {a.option_strings[0]: a for a in render._actions if a.option_strings}
+    options = {a.option_strings[0]: a for a in subcommand("render")._actions if a.option_strings}
     options.pop("-h")
     assert set(documented) == set(options)
     for flag, shown in documented.items():
@@ -300,8 +300,7 @@ def test_cadences() -> None:
     config = prometheus_config({})
     assert scrape and config["global"]["scrape_interval"] == f"{scrape[1]}s"
     count = re.search(r"sheet -o sheet.png +# (\d+) monsters", README)
-    sheet = next(a for a in cli.parser()._actions if a.dest == "command").choices["sheet"]  # type: ignore[index]
-    assert count and sheet.get_default("count") == int(count[1])
+    assert count and subcommand("sheet").get_default("count") == int(count[1])
 
 
 # --- answers the README quotes -------------------------------------------------------------
@@ -356,3 +355,54 @@ def test_the_integrity_headline_is_the_published_runs_figure() -> None:
         r"0 mismatches over ([\d,]+) pictures answered 200 in the run\s+above", RELIABILITY
     )
     assert headline and body and headline[1] == body[1]
+
+
+# --- commands ------------------------------------------------------------------------------
+
+
+def subcommand(*names: str) -> argparse.ArgumentParser:
+    parser = cli.parser()
+    for name in names:
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        parser = sub.choices[name]
+    return parser
+
+
+def test_the_readme_commands_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    block = code_blocks(section(README, "Quickstart"), "sh")[0]
+    ran = []
+    for line in block.splitlines():
+        argv = shlex.split(line, comments=True)
+        if argv[:3] == ["uv", "run", "monsterstack"] and argv[3] in ("render", "sheet"):
+            assert cli.main(argv[3:]) == 0, line
+            ran.append(argv[3])
+    assert ran == ["render", "render", "render", "sheet"]
+    sizes = {}
+    for name in ("john.png", "john.webp", "sheet.png"):
+        with Image.open(name) as image:
+            sizes[name] = (image.format, image.size)
+    assert sizes["john.png"] == ("PNG", (256, 256))
+    assert sizes["john.webp"] == ("WEBP", (160, generator.DEFAULT_SIZE))
+    assert sizes["sheet.png"][0] == "PNG"
+    assert Path("john.svg").read_bytes().startswith(b"<svg")
+
+
+@pytest.mark.parametrize(
+    ("synopsis", "command"),
+    [
+        (r"`monsterstack rollout watch URL ([^`]*)`", ("rollout", "watch")),
+        (r"`monsterstack up --monitoring\s+([^`]*)`", ("up",)),
+    ],
+)
+def test_synopses_show_the_defaults(synopsis: str, command: tuple[str, ...]) -> None:
+    found = re.search(synopsis, README)
+    assert found
+    shown_defaults = re.findall(r"\[(--[\w-]+) ([\w.]+)[|\]]", found[1])
+    assert shown_defaults
+    parser = subcommand(*command)
+    for flag, value in shown_defaults:
+        default = parser.get_default(flag.lstrip("-").replace("-", "_"))
+        assert shown("", default) == value, flag
