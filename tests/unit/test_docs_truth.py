@@ -406,3 +406,50 @@ def test_synopses_show_the_defaults(synopsis: str, command: tuple[str, ...]) -> 
     for flag, value in shown_defaults:
         default = parser.get_default(flag.lstrip("-").replace("-", "_"))
         assert shown("", default) == value, flag
+
+
+def test_reliability_counts_are_the_suites() -> None:
+    from tests.e2e.test_xss import PAYLOADS
+    from tests.integration.frontend import test_secrets
+    from tests.reliability.profile import PROFILES
+
+    text = " ".join(RELIABILITY.split())
+    assert (
+        re.findall(r"(\d+) requests(?: per state)? \(", text)
+        == [str(len(test_secrets.REQUESTS))] * 2
+    )
+    (mark,) = (
+        test_secrets.test_a_malformed_redis_url_stops_the_frontend_without_printing_it.pytestmark
+    )  # type: ignore[attr-defined]
+    assert len(mark.args[1]) == 6 and len(re.findall(r"six malformed", text)) == 2
+    found = re.search(
+        r"XSS in headless Chromium\*\* \(`tests/e2e/test_xss.py`\): (\d+) payloads", text
+    )
+    assert found and int(found[1]) == len(PAYLOADS)
+    bugs = re.search(r"\| (\d+) bugs found, all fixed \|", text)
+    rows = re.findall(r"^\| (\d+) \| ", section(RELIABILITY, "Hostile input"), re.M)
+    assert bugs and rows == [str(i) for i in range(1, int(bugs[1]) + 1)]
+    for name, profile in PROFILES.items():
+        shown_profile = re.search(
+            rf"the {name} profile \((?:CI: )?(\d+) clients, (\d+) s sustained, (\d+) s faults", text
+        )
+        assert shown_profile, name
+        assert shown_profile.groups() == tuple(
+            str(int(v)) for v in (profile.clients, profile.sustained_s, profile.fault_s)
+        )
+    slow = re.search(r"than a granian worker holds \(([\d,]+); ([\d,]+) in full\)", text)
+    assert slow and (number(slow[1]), number(slow[2])) == (
+        PROFILES["short"].slow_connections,
+        PROFILES["full"].slow_connections,
+    )
+
+
+def test_the_rate_limiters_intervals() -> None:
+    from monsterstack.frontend.ratelimit.shared import FRESH_FOR
+
+    limits = " ".join(section(RELIABILITY, "Abuse limits").split())
+    interval, fresh = round(SYNC_INTERVAL * 1000), round(FRESH_FOR * 1000)
+    assert f"its sync loop ({interval} ms of sleep" in limits
+    assert f"in the last {fresh} ms took" in limits
+    assert f"a copy synced more than {fresh} ms ago is synced" in limits
+    assert f"alone for {2 * fresh} ms" in limits
