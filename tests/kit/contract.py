@@ -686,29 +686,42 @@ GATEWAY_GROUP = "gateway.networking.k8s.io"
 FRONT_DOOR_PATHS = ("/", "/monster/monsterstack")
 
 
-def _path_match(match: Doc, path: str) -> tuple[int, int] | None:
-    """How a plain GET of `path` (no header, no query) matches one HTTPRouteMatch: None if it
-    does not, else its precedence (the Gateway API's: an Exact match, then the longest
-    PathPrefix). A RegularExpression is implementation-specific: not taken as matching."""
-    if match.get("headers") or match.get("queryParams") or match.get("method", "GET") != "GET":
+def _request_match(
+    match: Doc, path: str, headers: Mapping[str, str]
+) -> tuple[int, int, int] | None:
+    """How a GET of `path` with `headers` (no query) matches one HTTPRouteMatch: None if it
+    does not, else its precedence, the Gateway API's: an Exact path, then the longest
+    PathPrefix, then the most header matches. A RegularExpression path is
+    implementation-specific: not taken as matching; a header regex is searched as Python's."""
+    if match.get("queryParams") or match.get("method", "GET") != "GET":
         return None
+    sent = {k.lower(): v for k, v in headers.items()}
+    for header in match.get("headers", []):
+        value = sent.get(header["name"].lower())
+        if value is None:
+            return None
+        if header.get("type", "Exact") == "Exact" and value != header["value"]:
+            return None
+        if header.get("type") == "RegularExpression" and not re.search(header["value"], value):
+            return None
     rule = match.get("path") or {"type": "PathPrefix", "value": "/"}
     kind, value = rule.get("type", "PathPrefix"), rule.get("value", "/")
     if kind == "Exact":
-        return (2, len(value)) if path == value else None
+        return (2, len(value), len(match.get("headers", []))) if path == value else None
     if kind == "PathPrefix":
         prefix = value.rstrip("/")  # element-wise: /monster matches /monster/x, not /monsters
         if not prefix or path == prefix or path.startswith(prefix + "/"):
-            return (1, len(prefix))
+            return (1, len(prefix), len(match.get("headers", [])))
     return None
 
 
-def route_rule_for(route: Doc, path: str) -> Doc | None:
-    """The rule of an HTTPRoute that a plain GET of `path` goes to (None: no rule matches)."""
-    best: tuple[tuple[int, int], Doc] | None = None
+def route_rule_for(route: Doc, path: str, headers: Mapping[str, str] | None = None) -> Doc | None:
+    """The rule of an HTTPRoute that a GET of `path` goes to (plain: no header), None if no
+    rule matches. Ties go to the first rule, as the Gateway API orders them."""
+    best: tuple[tuple[int, int, int], Doc] | None = None
     for rule in route["spec"].get("rules", []):
         for match in rule.get("matches") or [{}]:
-            score = _path_match(match, path)
+            score = _request_match(match, path, headers or {})
             if score is not None and (best is None or score > best[0]):
                 best = (score, rule)
     return best[1] if best else None

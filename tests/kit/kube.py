@@ -24,6 +24,11 @@ COMPONENTS = sorted(
 )
 # Components that do the same thing two ways: never together.
 EXCLUSIVE = [frozenset({"frontend-nodeport", "frontend-loadbalancer"})]
+# Components that only add objects of their own, which no other component patches, and patch
+# nothing themselves: with any combination of the others they render that combination plus
+# their objects. Each is rendered alone and on every largest combination of the others, not
+# with all 2^n of them (each such component would double the renders).
+ADDITIVE = frozenset({"gateway-api"})
 
 Doc = dict[str, Any]
 
@@ -53,12 +58,18 @@ def kustomize(directory: Path) -> list[Doc]:
 
 
 def combinations() -> list[tuple[str, ...]]:
-    """Every subset of the components, but those that hold two exclusive ones."""
+    """Every subset of the components, but those that hold two exclusive ones; the ADDITIVE
+    components alone and on top of each largest subset of the others."""
+    core = [c for c in COMPONENTS if c not in ADDITIVE]
     out: list[tuple[str, ...]] = []
-    for n in range(len(COMPONENTS) + 1):
-        for combo in itertools.combinations(COMPONENTS, n):
+    for n in range(len(core) + 1):
+        for combo in itertools.combinations(core, n):
             if not any(group <= set(combo) for group in EXCLUSIVE):
                 out.append(combo)
+    largest = [c for c in out if len(c) == max(map(len, out))]
+    for extra in sorted(ADDITIVE & set(COMPONENTS)):
+        out.append((extra,))
+        out += [tuple(sorted((*combo, extra))) for combo in largest]
     return out
 
 

@@ -1,8 +1,11 @@
 """deploy/strategies: every step renders with `kubectl kustomize`, validates against the
-Kubernetes schemas, keeps the kit's contract with the code, and does what its README says."""
+Kubernetes schemas (the Gateway API's for the `*-gateway` steps), keeps the kit's contract with
+the code, never renders the Namespace, and does what its README says, through the Ingress
+(ingress-nginx annotations) and through the Gateway API (HTTPRoute fields)."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,12 @@ STEPS = sorted(
     for p in STRATEGIES.glob("*/*/kustomization.yaml")
     if p.parts[-3] not in ("parts",) and p.parent.name.startswith("v")
 )
+GATEWAY_STEPS = [s for s in STEPS if s.endswith("-gateway")]
+# the Ingress step each Gateway step is, with the route instead of the Ingress
+GATEWAY_SOURCE = {
+    s: {"blue-green/v2-gateway": "blue-green/v2-standby"}.get(s, s.removesuffix("-gateway"))
+    for s in GATEWAY_STEPS
+}
 Docs = list[dict[str, Any]]
 
 
@@ -63,9 +72,11 @@ def _version_of_pods_behind(docs: Docs, service: str) -> set[str]:
 def test_every_strategy_has_v1_v2_and_a_readme() -> None:
     names = {"recreate", "rolling", "blue-green", "canary", "canary-weight", "ab-testing", "shadow"}
     for name in names:
-        assert {f"{name}/v1", f"{name}/v2"} <= set(STEPS), name
+        steps = {f"{name}/v1", f"{name}/v2", f"{name}/v1-gateway", f"{name}/v2-gateway"}
+        assert steps <= set(STEPS), name
         readme = (STRATEGIES / name / "README.md").read_text()
-        assert f"kubectl apply -k deploy/strategies/{name}/v1" in readme, name
+        for step in ("v1", "v2-gateway"):
+            assert f"kubectl apply -k deploy/strategies/{name}/{step}" in readme, (name, step)
         assert "**Grafana**" in readme and "**The watch chart" in readme, name
         assert "ollback" in readme, name
     index = (STRATEGIES / "README.md").read_text()
@@ -75,7 +86,7 @@ def test_every_strategy_has_v1_v2_and_a_readme() -> None:
 @pytest.mark.parametrize("step", STEPS)
 def test_the_step_keeps_the_kits_contract_and_schemas(rendered: dict[str, Docs], step: str) -> None:
     docs = rendered[step]
-    assert contract.problems(docs, release="strategy") == []
+    assert contract.problems(docs, release="strategy", owns_namespace=False) == []
     errors = [e for d in docs for e in schema_errors(d)]
     assert not errors, "\n".join(errors)
 
@@ -173,6 +184,87 @@ def test_shadow_mirrors_to_v2_and_serves_v1(rendered: dict[str, Docs]) -> None:
     assert _version_of_pods_behind(docs, "frontend") == {"1.0.0"}
     assert _version_of_pods_behind(docs, "frontend-v2") == {"2.0.0"}
     assert "annotations" not in _get(rendered["shadow/v1"], "Ingress", "monsterstack")["metadata"]
+
+
+# ---- the same strategies through the Gateway API ----
+
+
+def _route(docs: Docs) -> dict[str, Any]:
+    return _get(docs, "HTTPRoute", "monsterstack")
+
+
+def _weights(docs: Docs, headers: dict[str, str] | None = None) -> dict[str, int]:
+    """Service -> weight of the backends a GET / (with these headers) goes to."""
+    rule = contract.route_rule_for(_route(docs), "/", headers)
+    assert rule is not None
+    return {r["name"]: r.get("weight", 1) for r in rule["backendRefs"]}
+
+
+def test_a_gateway_step_is_its_ingress_step_with_the_route_instead(
+    rendered: dict[str, Docs],
+) -> None:
+    assert len(GATEWAY_STEPS) == 15
+    for step, source in GATEWAY_SOURCE.items():
+        docs = rendered[step]
+        assert not [d for d in docs if d["kind"] == "Ingress"], step
+        assert _get(docs, "Gateway", "monsterstack")["spec"]["gatewayClassName"]
+        assert _route(docs)["spec"]["hostnames"] == ["monsterstack.local"]
+
+        def rest(ds: Docs) -> list[str]:
+            kinds = ("Ingress", "Gateway", "HTTPRoute")
+            return sorted(json.dumps(d, sort_keys=True) for d in ds if d["kind"] not in kinds)
+
+        assert rest(docs) == rest(rendered[source]), f"{step} differs from {source}"
+        if step.endswith("/v1-gateway") or step in ("recreate/v2-gateway", "rolling/v2-gateway"):
+            assert _weights(docs) == {"frontend": 1}, step
+
+
+def test_gateway_canary_by_weight_sends_ten_percent(rendered: dict[str, Docs]) -> None:
+    docs = rendered["canary-weight/v2-gateway"]
+    assert _weights(docs) == {"frontend": 90, "frontend-v2": 10}
+    assert _version_of_pods_behind(docs, "frontend") == {"1.0.0"}
+    assert _version_of_pods_behind(docs, "frontend-v2") == {"2.0.0"}
+
+
+def test_gateway_ab_testing_routes_by_header_and_cookie(rendered: dict[str, Docs]) -> None:
+    docs = rendered["ab-testing/v2-gateway"]
+    assert _weights(docs) == {"frontend": 1}
+    assert _weights(docs, {"X-Canary": "always"}) == {"frontend-v2": 1}
+    assert _weights(docs, {"x-canary": "never"}) == {"frontend": 1}
+    assert _weights(docs, {"Cookie": "theme=cool; monsterstack_canary=always"}) == {
+        "frontend-v2": 1
+    }
+    assert _weights(docs, {"Cookie": "monsterstack_canary=always-not"}) == {"frontend": 1}
+    # and /monster/... follows the same choice, so group B's pictures are v2's
+    rule = contract.route_rule_for(_route(docs), "/monster/x", {"X-Canary": "always"})
+    assert rule and [r["name"] for r in rule["backendRefs"]] == ["frontend-v2"]
+    assert _version_of_pods_behind(docs, "frontend-v2") == {"2.0.0"}
+
+
+def test_gateway_shadow_mirrors_to_v2_and_serves_v1(rendered: dict[str, Docs]) -> None:
+    docs = rendered["shadow/v2-gateway"]
+    rule = contract.route_rule_for(_route(docs), "/")
+    assert rule and [r["name"] for r in rule["backendRefs"]] == ["frontend"]
+    [mirror] = [f["requestMirror"]["backendRef"] for f in rule["filters"]]
+    port = _get(docs, "Service", "frontend-v2")["spec"]["ports"][0]["port"]
+    assert mirror == {"name": "frontend-v2", "port": port}
+    assert _version_of_pods_behind(docs, "frontend") == {"1.0.0"}
+    assert _version_of_pods_behind(docs, "frontend-v2") == {"2.0.0"}
+    assert "filters" not in _route(rendered["shadow/v1-gateway"])["spec"]["rules"][0]
+
+
+def test_gateway_blue_green_switches_the_backend_ref(rendered: dict[str, Docs]) -> None:
+    behind = {"v1-gateway": "1.0.0", "v2-standby-gateway": "1.0.0", "v2-gateway": "2.0.0"}
+    for step, version in behind.items():
+        docs = rendered[f"blue-green/{step}"]
+        [backend] = _weights(docs)
+        assert _version_of_pods_behind(docs, backend) == {version}, step
+    # the switch is the route alone: the Services are the standby's, unchanged
+    services = [
+        [d for d in rendered[f"blue-green/{step}"] if d["kind"] == "Service"]
+        for step in ("v2-standby-gateway", "v2-gateway")
+    ]
+    assert services[0] == services[1]
 
 
 def test_the_strategies_monitoring_kustomization_renders(tmp_path: Path) -> None:
