@@ -6,6 +6,7 @@ GitHub workflow (its schema) and .dockerignore."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -307,6 +308,41 @@ def test_skaffold_structure() -> None:
         _keys(f"profiles[{profile['name']}]", profile, "profile")
         merged = {**config, **{k: v for k, v in profile.items() if k != "name"}}
         _check_deploy_target(f"profiles[{profile['name']}].", merged, artifacts)
+
+
+def _with_patches(config: dict[str, Any], patches: list[dict[str, Any]]) -> dict[str, Any]:
+    """A profile's JSON patches (add/replace, as skaffold applies them) on a copy."""
+    out = copy.deepcopy(config)
+    for patch in patches:
+        assert patch["op"] in ("add", "replace"), patch
+        *parents, last = patch["path"].lstrip("/").split("/")
+        node = out
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        node[last] = patch["value"]
+    return out
+
+
+def test_skaffold_prod_profile_pushes_what_prod_pulls() -> None:
+    """prod's pods pull their images (Always): `skaffold run -p prod` must push them, even
+    to kind/minikube, where skaffold pushes nothing unless told; dev loads them, no push."""
+    config = kube.load_yaml(kube.ROOT / "skaffold.yaml")
+    assert not config["build"].get("local", {}).get("push"), "dev: loaded into the cluster"
+    [prod] = [p for p in config["profiles"] if p["name"] == "prod"]
+    built = _with_patches(config, prod.get("patches", []))
+    assert built["build"]["local"]["push"] is True
+    assert built["build"]["local"]["useBuildkit"] is True, "the patch keeps the rest of local"
+    pulls = {
+        c["imagePullPolicy"]
+        for path in prod["manifests"]["kustomize"]["paths"]
+        for spec in contract.pod_specs(kube.kustomize(kube.ROOT / path))
+        for c in spec["containers"]
+        if c["image"].startswith(contract.IMAGE_PREFIX)
+    }
+    assert pulls == {"Always"}
+    # where to push: the documented command names the registry
+    for doc in (kube.ROOT / "skaffold.yaml", kube.DEPLOY / "README.md"):
+        assert 'skaffold run -p prod --default-repo "$REGISTRY"' in doc.read_text(), doc
 
 
 # ---- the GitHub workflows (their schema; the rest in test_workflows.py), the Argo CD example ----
