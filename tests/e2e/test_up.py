@@ -6,26 +6,21 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from monsterstack.generator import render
+from monsterstack.processes import wait_until
 from tests.servers import free_port
 
+UP = "monsterstack is up"
 
-def _wait(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "monsterstack up exited early"
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(url)
+
+def _wait_up(process: subprocess.Popen[bytes], log: Path) -> None:
+    """Until `monsterstack up` says it is up: it says so once both services are ready (the
+    frontend alone is ready without its imagebackend, so its /readyz is not the signal)."""
+    wait_until(lambda: UP in log.read_text(), process, timeout=60, what="monsterstack up", log=log)
 
 
 def _up(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int, Path]:
@@ -43,7 +38,7 @@ def test_up_runs_the_stack_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     process, port, log = _up(tmp_path)
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/readyz", process)
+        _wait_up(process, log)
         page = httpx.get(f"{base}/?name=Ada")
         assert page.status_code == 200 and "/monster/Ada.png?size=" in page.text
         assert "no Redis configured" in page.text  # the embedded cache
@@ -62,7 +57,7 @@ def test_up_with_redis_counts_visits(tmp_path: Path) -> None:
     process, port, log = _up(tmp_path, "--redis", "--redis-port", str(free_port()))
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait(f"{base}/readyz", process)
+        _wait_up(process, log)
         assert httpx.get(f"{base}/api/info").json()["cache"] == "memory+redis"
         first = httpx.get(f"{base}/api/info").json()["visits"]
         assert int(httpx.get(f"{base}/api/info").json()["visits"]) == int(first) + 1

@@ -7,8 +7,8 @@ the same inputs give the same RGB on every platform.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from enum import StrEnum
+from functools import lru_cache
 
 from .scene import RGB
 from .seed import Seed
