@@ -74,6 +74,12 @@ def serve(factory: str, settings: ServiceSettings) -> None:
             metrics_dir = Path(tmp) / "metrics"
             metrics_dir.mkdir()
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
+            # prometheus_client picks its value class when it is imported, and the frontend's
+            # settings import it before this line: without a fresh pick, the forked workers
+            # counted in memory and /metrics, reading the files, answered an empty body.
+            from prometheus_client import values
+
+            values.ValueClass = values.get_value_class()
         server = DrainingServer(
             factory,
             address=settings.host,
