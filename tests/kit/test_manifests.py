@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -246,6 +249,10 @@ def _course_readiness(docs: list[kube.Doc]) -> None:
     del _container(docs, "frontend")["readinessProbe"]["httpGet"]["httpHeaders"]
 
 
+def _writable_root(docs: list[kube.Doc]) -> None:
+    _container(docs, "imagebackend")["securityContext"]["readOnlyRootFilesystem"] = False
+
+
 def _grace(docs: list[kube.Doc]) -> None:
     _deployment(docs, "frontend")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = 30
 
@@ -266,6 +273,8 @@ MUTATIONS: dict[str, tuple[Callable[[list[kube.Doc]], None], str]] = {
     "service SERVICES does not register": (_unknown_service, "does not register"),
     "readiness probe not the course's": (_course_readiness, "course's readiness probe"),
     "grace period shorter than the drain": (_grace, "terminationGracePeriodSeconds 30"),
+    # no Pod Security level checks it (deploy/README.md): this check is the only one
+    "writable root filesystem": (_writable_root, "readOnlyRootFilesystem is not true"),
 }
 
 
@@ -380,3 +389,88 @@ def test_schema_validation_catches_the_courses_ingress() -> None:
     typo["apiVersion"] = "networking.k8s.io/v1"
     typo["spec"]["rules"][0]["htp"] = {}
     assert any("htp" in e for e in schema_errors(typo))
+
+
+# ---- the kit's defects that a review found (issue 15), each kept fixed ----
+
+
+def _sentences(path: Path) -> list[str]:
+    return re.split(r"(?<=\.)\s+(?=[A-Z`])", " ".join(path.read_text().split()))
+
+
+def test_the_readme_says_what_pod_security_refuses_and_what_only_the_contract_does() -> None:
+    """The Restricted profile has no read-only-root control: only the contract enforces it
+    (MUTATIONS["writable root filesystem"]); the README must not credit the API server."""
+    sentences = _sentences(kube.DEPLOY / "README.md")
+    pss = [s for s in sentences if "Restricted" in s and "refuse" in s]
+    assert pss, "deploy/README.md no longer says what the Restricted profile refuses"
+    for sentence in pss:
+        assert "root filesystem" not in sentence and "readOnlyRoot" not in sentence, sentence
+    assert any(
+        "readOnlyRootFilesystem" in s and "contract" in s and "refuse" in s for s in sentences
+    ), "deploy/README.md must say that the contract test, not Pod Security, enforces it"
+
+
+def _selector(text: str) -> dict[str, str]:
+    return dict(pair.split("=", 1) for pair in text.split(","))
+
+
+def test_the_documented_prune_stays_inside_one_overlay(
+    overlays: dict[str, list[kube.Doc]],
+) -> None:
+    """`kubectl apply --prune -l <selector>` deletes what matches and was not applied: the
+    selector must match the whole overlay (its old ConfigMaps too) and nothing else, above
+    all not the other overlay's Namespace."""
+    readme = " ".join((kube.DEPLOY / "README.md").read_text().replace("\\\n", " ").split())
+    commands = re.findall(r"--overlay (\S+) \| kubectl apply --prune -l (\S+) -f -", readme)
+    assert commands, "deploy/README.md documents no prune command"
+    assert "--prune -l app.kubernetes.io/part-of" not in readme
+    for overlay, selector in commands:
+        labels = _selector(selector)
+        ours = overlays[overlay]
+        keys = {kube.key(d) for d in ours}
+        for doc in ours:
+            assert kube.selects(labels, doc["metadata"].get("labels", {})), kube.key(doc)
+        for other, docs in overlays.items():
+            strays = [
+                kube.key(d)
+                for d in docs
+                if kube.selects(labels, d["metadata"].get("labels", {})) and kube.key(d) not in keys
+            ]
+            assert not strays, f"{selector} (overlay {overlay}) would prune {other}'s {strays}"
+    # every overlay has such a label of its own
+    instances = {
+        o: {d["metadata"]["labels"].get("app.kubernetes.io/instance") for d in docs}
+        for o, docs in overlays.items()
+        if o in ("dev", "prod")
+    }
+    assert instances == {"dev": {"monsterstack-dev"}, "prod": {"monsterstack-prod"}}
+
+
+def test_the_prometheus_release_label_is_written_in_one_place(tmp_path: Path) -> None:
+    """kube-prometheus-stack selects by `release: <its Helm release name>`: changing the name
+    in components/monitoring/release/release.yaml relabels the ServiceMonitor and the
+    PrometheusRule, wherever they are rendered."""
+    one_place = Path("components") / "monitoring" / "release" / "release.yaml"
+    assert kube.load_yaml(kube.DEPLOY / one_place)["labels"] == {"release": "kube-prometheus-stack"}
+    monitor = kube.load_yaml(kube.DEPLOY / "components" / "monitoring" / "servicemonitor.yaml")
+    assert "release" not in monitor["metadata"]["labels"]
+    deploy = tmp_path / "deploy"
+    shutil.copytree(kube.DEPLOY, deploy, ignore=shutil.ignore_patterns("helm"))
+    source = (deploy / one_place).read_text()
+    (deploy / one_place).write_text(
+        source.replace("release: kube-prometheus-stack", "release: ops")
+    )
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "kustomization.yaml").write_text(
+        "resources: [../deploy/base]\ncomponents: [../deploy/components/monitoring]\n"
+    )
+    renderings = [kube.kustomize(alone), kube.kustomize(deploy / "strategies" / "monitoring")]
+    kinds = []
+    for docs in renderings:
+        for doc in docs:
+            if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+                assert doc["metadata"]["labels"]["release"] == "ops", kube.key(doc)
+                kinds.append(doc["kind"])
+    assert sorted(kinds) == ["PrometheusRule", "ServiceMonitor", "ServiceMonitor"]
