@@ -79,7 +79,7 @@ def serve(factory: str, settings: ServiceSettings) -> None:
             # counted in memory and /metrics, reading the files, answered an empty body.
             from prometheus_client import values
 
-            values.ValueClass = values.get_value_class()
+            values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
         server = DrainingServer(
             factory,
             address=settings.host,
