@@ -474,3 +474,23 @@ def test_the_prometheus_release_label_is_written_in_one_place(tmp_path: Path) ->
                 assert doc["metadata"]["labels"]["release"] == "ops", kube.key(doc)
                 kinds.append(doc["kind"])
     assert sorted(kinds) == ["PrometheusRule", "ServiceMonitor", "ServiceMonitor"]
+
+
+def test_the_readmes_gateway_overlay_renders_and_chooses_the_class(tmp_path: Path) -> None:
+    """deploy/README.md's overlay adding components/gateway-api to prod, with its patch of the
+    Gateway's class (here set to another implementation's), as a user would write it."""
+    readme = (kube.DEPLOY / "README.md").read_text()
+    marker = "# deploy/overlays/gateway/kustomization.yaml\n"
+    block = readme[readme.index(marker) : readme.index("```", readme.index(marker))]
+    assert '"value": "eg"' in block
+    deploy = tmp_path / "deploy"
+    shutil.copytree(kube.DEPLOY, deploy, ignore=shutil.ignore_patterns("helm"))
+    (deploy / "overlays" / "gateway").mkdir()
+    mine = block.replace('"value": "eg"', '"value": "cilium"')
+    (deploy / "overlays" / "gateway" / "kustomization.yaml").write_text(mine)
+    docs = kube.kustomize(deploy / "overlays" / "gateway")
+    [gateway] = kube.of_kind(docs, "Gateway")
+    assert gateway["spec"]["gatewayClassName"] == "cilium"
+    assert gateway["metadata"]["namespace"] == "monsterstack"
+    assert not contract.problems(docs, release="prod")
+    assert not [e for d in unique(docs).values() for e in schema_errors(d)]
