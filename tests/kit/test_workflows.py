@@ -521,3 +521,13 @@ def test_ci_workflow_runs_scripts_test_on_push_and_pull_request() -> None:
     assert "/var/cache/monsterstack:/var/cache/monsterstack" in job["container"]["volumes"]
     uv = [s for s in steps(workflow) if s.get("uses", "").startswith("astral-sh/setup-uv@")]
     assert uv and uv[0]["with"]["enable-cache"] is True
+
+
+def test_deploy_readme_installs_what_the_kind_workflow_tests() -> None:
+    """The by-hand steps in deploy/README.md name the add-on releases the workflow proves."""
+    env = load(KIND)["env"]
+    readme = (kube.ROOT / "deploy" / "README.md").read_text()
+    nginx = set(re.findall(r"ingress-nginx/(controller-v[\d.]+)/", readme))
+    assert nginx == {env["INGRESS_NGINX_VERSION"]}
+    envoy = set(re.findall(r"EG_VERSION=(v[\d.]+)", readme))
+    assert envoy == {env["ENVOY_GATEWAY_VERSION"]}
