@@ -169,8 +169,14 @@ def test_sigterm_drains_and_exits_zero(engine: Engine, stack: play.Played) -> No
 # ---- kits broken on purpose: the play refuses them, naming the cause ----
 
 BROKEN = {
-    # (A wrong IMAGEBACKEND_DOMAIN no longer fails a probe: the frontend stays ready without
-    # its imagebackend and reports it degraded, core.health.)
+    # The frontend stays ready without its imagebackend (core.health), and the play refuses
+    # the kit anyway: its readiness answer says the imagebackend is degraded.
+    "wrong-imagebackend-domain": (
+        "configMapGenerator:\n  - name: frontend-config\n    behavior: merge\n"
+        "    literals:\n      - IMAGEBACKEND_DOMAIN=nowhere:8080\n",
+        r"frontend/frontend readinessProbe: GET http://[\d.]+:5000/healthz answered 200, "
+        r"degraded: imagebackend",
+    ),
     "invalid-frontend-setting": (
         "configMapGenerator:\n  - name: frontend-config\n    behavior: merge\n"
         "    literals:\n      - BACKEND_TIMEOUT=soon\n",

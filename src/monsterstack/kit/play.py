@@ -190,14 +190,16 @@ def probe_once(engine: Engine, pod: Pod, container: Doc, kind: str) -> str | Non
             request = urllib.request.Request(url, headers=headers)
             with urllib.request.urlopen(request, timeout=timeout) as r:
                 status = r.status
-                body = r.read(300)
+                body = r.read(4096)
         except urllib.error.HTTPError as exc:
             status, body = exc.code, exc.read(300)
         except OSError as exc:
             return f"{shown}: {exc}"
-        if 200 <= status < 400:
-            return None
-        return f"{shown} answered {status}: {body.decode(errors='replace')}"
+        if not 200 <= status < 400:
+            return f"{shown} answered {status}: {body[:300].decode(errors='replace')}"
+        if kind == "readinessProbe" and (degraded := _degraded(body)):
+            return f"{shown} answered {status}, degraded: {degraded}"
+        return None
     if "tcpSocket" in probe:
         port = _port(container, probe["tcpSocket"]["port"])
         try:
@@ -217,6 +219,19 @@ def probe_once(engine: Engine, pod: Pod, container: Doc, kind: str) -> str | Non
             return None
         return f"exec {command} -> {done.returncode}: {(done.stdout + done.stderr)[-300:]}"
     raise KitError(f"{kind} of {container['name']}: no httpGet, tcpSocket or exec")
+
+
+def _degraded(body: bytes) -> str:
+    """The dependencies a readiness answer reports degraded ("" if none, or not our JSON).
+    A frontend stays ready without its imagebackend or Redis (core.health), so a probe alone
+    would pass a kit whose IMAGEBACKEND_DOMAIN points nowhere; a play wants it wired."""
+    try:
+        answer = json.loads(body)
+        names = answer.get("degraded") or []
+        deps = answer.get("dependencies") or {}
+        return ", ".join(f"{n} ({deps.get(n, {}).get('detail', '?')})" for n in names)
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _state(engine: Engine, name: str) -> dict[str, Any]:
