@@ -28,14 +28,20 @@ from .test_policy import YAMLLINT_CONFIG, _checkov
 
 # ---- what may differ, and why ----
 
-# Labels only one side has or whose value differs by nature; dropped from every object's and
-# pod template's labels before comparing.
+# Labels only one side has, dropped from every object's and pod template's labels before
+# comparing.
 BOOKKEEPING_LABELS = {
     # `Helm` on every chart object; `kustomize` on the kit's base objects only (a component's
     # objects are outside the base's `labels:` transformer)
     "app.kubernetes.io/managed-by": "names the tool",
-    "app.kubernetes.io/instance": "Helm's release name; the kit has no releases",
     "helm.sh/chart": "the chart and its version",
+}
+# Labels both sides carry on the same objects, with values that differ by nature: compared
+# for presence only.
+NAMED_LABELS = {
+    "app.kubernetes.io/instance": (
+        "Helm's release name (`helm install NAME`); the kit's overlay (monsterstack-prod/-dev)"
+    ),
 }
 # `helm install` keeps its release in the namespace, so the namespace exists before the chart
 # (deploy/README.md: create and label it); the chart renders the Namespace only with
@@ -84,7 +90,12 @@ SWITCHES: dict[str, tuple[helm.Values, helm.Values]] = {
         {"redis": {"auth": {"enabled": False}}},
     ),
     "components/gateway-api": ({"gateway": {"enabled": True}}, {"gateway": {"enabled": False}}),
+    "components/tls": (
+        {"ingress": {"tls": {"enabled": True}}},
+        {"ingress": {"tls": {"enabled": False}}},
+    ),
 }
+MONITORING = ["components/monitoring", "monitoring"]  # what monitoring.enabled stands for
 
 
 class Case:
@@ -125,6 +136,27 @@ CASES: dict[str, Case] = {
     "values-dev.yaml = overlays/dev": Case(
         helm.values_file("values-dev.yaml"), "monsterstack-dev", _overlay("dev"), "dev"
     ),
+    "monitoring.enabled = overlays/prod-monitoring": Case(
+        {"monitoring": {"enabled": True}}, "monsterstack", _overlay("prod-monitoring"), "prod"
+    ),
+    "everything on = prod + monitoring, tls, redis-password, frontend-nodeport": Case(
+        helm.merged(
+            {"monitoring": {"enabled": True}},
+            *(SWITCHES[c][0] for c in ("components/tls", "components/redis-password")),
+            SWITCHES["components/frontend-nodeport"][0],
+        ),
+        "monsterstack",
+        _prod_with(
+            [
+                *helm.prod_components(),
+                *MONITORING,
+                "components/tls",
+                "components/redis-password",
+                "components/frontend-nodeport",
+            ]
+        ),
+        "prod",
+    ),
     **dict(_flip(c) for c in SWITCHES),
 }
 
@@ -140,6 +172,9 @@ def normalized(docs: list[kube.Doc]) -> dict[tuple[str, str, str], kube.Doc]:
             labels = meta.get("labels", {})
             for label in BOOKKEEPING_LABELS:
                 labels.pop(label, None)
+            for label in NAMED_LABELS:
+                if label in labels:
+                    labels[label] = "<named>"
         out[kube.key(doc)] = doc
     return out
 
@@ -241,6 +276,23 @@ def test_the_chart_reads_the_kits_files_through_links() -> None:
         assert path.is_symlink(), f"{link} is a copy: ln -sf {source} {path}"
         assert not Path(path.readlink()).is_absolute(), f"{link}: a relative link, in the repo"
         assert path.resolve() == source.resolve()
+
+
+def test_prod_monitoring_is_prod_plus_monitoring(overlays: dict[str, list[kube.Doc]]) -> None:
+    """The monitoring overlay changes nothing of prod's, and carries prod's version."""
+    prod, monitored = normalized(overlays["prod"]), normalized(overlays["prod-monitoring"])
+    assert {k: monitored[k] for k in prod} == prod
+    added = sorted((k[0], k[2].rsplit("-", 1)[0]) for k in set(monitored) - set(prod))
+    assert added == [
+        ("ConfigMap", "grafana-dashboard-monsterstack"),
+        ("PrometheusRule", "monsterstack"),
+        ("ServiceMonitor", "monsterstack"),
+    ]
+    labels = [d["metadata"]["labels"] for d in overlays["prod-monitoring"]]
+    version = overlays["prod"][0]["metadata"]["labels"]["version"]
+    assert {ls["version"] for ls in labels} == {version}
+    # an instance of its own: prod's prune never deletes its monitoring, nor the reverse
+    assert {ls["app.kubernetes.io/instance"] for ls in labels} == {"monsterstack-prod-monitoring"}
 
 
 # ---- the chart's renderings pass what the overlays pass ----
@@ -373,3 +425,27 @@ def test_a_cluster_issuer_is_named_and_no_issuer_rendered() -> None:
     ]
     assert ingress["spec"]["rules"][0]["host"] == "monsters.example"
     assert not [d for d in docs if d["apiVersion"].startswith("cert-manager.io/")]
+
+
+# ---- Argo CD: either door ----
+
+
+def test_the_argocd_application_for_the_chart_deploys_what_the_kustomize_one_does() -> None:
+    """deploy/argocd/application-helm.yaml validates, points at the chart, and its values
+    render the objects the overlay Application deploys: the same images, the Namespace."""
+    app = kube.load_yaml(kube.DEPLOY / "argocd" / "application-helm.yaml")
+    kit_app = kube.load_yaml(kube.DEPLOY / "argocd" / "application.yaml")
+    assert not schema_errors(app)
+    source = app["spec"]["source"]
+    assert (kube.ROOT / source["path"]).resolve() == helm.CHART.resolve()
+    assert app["spec"]["destination"] == kit_app["spec"]["destination"]
+    docs = helm.render(
+        source["helm"]["valuesObject"], namespace=app["spec"]["destination"]["namespace"]
+    )
+    assert not contract.problems(docs, release="prod")
+    images = {c["image"] for spec in contract.pod_specs(docs) for c in spec["containers"]}
+    pinned = {i.partition("=")[2] for i in kit_app["spec"]["source"]["kustomize"]["images"]}
+    assert pinned <= images, (pinned, images)
+    # the rest of the Application is the same
+    strip = {k: v for k, v in app["spec"].items() if k != "source"}
+    assert strip == {k: v for k, v in kit_app["spec"].items() if k != "source"}

@@ -29,6 +29,17 @@ CRD_SCHEMAS = {
         "servicemonitor-monitoring.coreos.com-v1-prometheus-operator-0.80.1.json"
     ),
     ("argoproj.io/v1alpha1", "Application"): "application-argoproj.io-v1alpha1.subset.json",
+    ("monitoring.coreos.com/v1", "PrometheusRule"): (
+        "prometheusrule-monitoring.coreos.com-v1-prometheus-operator-0.80.1.json"
+    ),
+    (
+        "cert-manager.io/v1",
+        "Certificate",
+    ): "certificate-cert-manager.io-v1-cert-manager-1.17.1.json",
+    ("cert-manager.io/v1", "Issuer"): "issuer-cert-manager.io-v1-cert-manager-1.17.1.json",
+    ("cert-manager.io/v1", "ClusterIssuer"): (
+        "clusterissuer-cert-manager.io-v1-cert-manager-1.17.1.json"
+    ),
     ("gateway.networking.k8s.io/v1", "Gateway"): (
         "gateway-gateway.networking.k8s.io-v1-gateway-api-v1.0.0.json"
     ),
@@ -147,6 +158,7 @@ def test_argocd_application_validates_and_points_at_the_prod_overlay() -> None:
 # ---- every combination of components ----
 
 
+@pytest.mark.timeout(900)  # the first one renders every combination in its setup
 @pytest.mark.slow
 @pytest.mark.parametrize("combo", [kube.combo_id(c) for c in kube.combinations()])
 def test_component_combination_keeps_the_contract(
@@ -156,6 +168,7 @@ def test_component_combination_keeps_the_contract(
     assert not problems, f"base + {combo}:\n" + "\n".join(problems)
 
 
+@pytest.mark.timeout(900)  # the first one renders every combination in its setup
 @pytest.mark.slow
 def test_component_combinations_validate_against_kubernetes_schemas(
     combinations: dict[str, list[kube.Doc]],

@@ -33,7 +33,8 @@ One service's image: (dict "root" $ "service" "frontend") -> [<registry>/]monste
 
 {{/*
 The labels of every object (the kit's `labels:` transformers: part-of, managed-by, the
-release's version), and Helm's own.
+instance (the release: the kit's overlays say monsterstack-prod/-dev), the version), and
+Helm's own.
 */}}
 {{- define "monsterstack.labels" -}}
 app.kubernetes.io/part-of: monsterstack
@@ -48,6 +49,7 @@ app.kubernetes.io/version: {{ include "monsterstack.tag" . | quote }}
 {{- define "monsterstack.templateLabels" -}}
 app.kubernetes.io/part-of: monsterstack
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/instance: {{ .Release.Name }}
 version: {{ include "monsterstack.tag" . | quote }}
 app.kubernetes.io/version: {{ include "monsterstack.tag" . | quote }}
 {{- end -}}
