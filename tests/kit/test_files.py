@@ -1,8 +1,8 @@
 """The kit's other files, checked offline: the Dockerfile (hadolint, and its structure against
 SERVICES), compose (the `docker compose` client parses it with no engine, the compose-spec
-schema, and its environment against the settings classes), skaffold (no v4 schema ships
-offline: its structure is checked against the Dockerfile and the rendered overlays), the
-GitHub workflow (its schema) and .dockerignore."""
+schema, and its environment against the settings classes), skaffold (its structure against
+the Dockerfile and the rendered overlays; its schema in test_skaffold.py), the GitHub workflow
+(its schema) and .dockerignore."""
 
 from __future__ import annotations
 
