@@ -30,7 +30,7 @@ def with_gateway(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[kub
 
 @pytest.fixture(scope="session")
 def combinations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[kube.Doc]]:
-    """Every component combination on the base -> its rendered objects (~190 renders)."""
+    """Every component combination on the base -> its rendered objects (~390 renders)."""
     tmp: Path = tmp_path_factory.mktemp("combinations")
     jobs = {kube.combo_id(c): kube.write_combo(tmp, c) for c in kube.combinations()}
     return kube.render_many(jobs)
