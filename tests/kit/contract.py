@@ -440,7 +440,8 @@ def problems(
     for monitor in of_kind(docs, "ServiceMonitor"):
         out += _service_monitor_problems(monitor, services, templates, configmaps)
 
-    if release == "prod":
+    if release is not None and (release == "prod" or release.startswith("prod-")):
+        # prod and the overlays built on it (prod-monitoring)
         out += _prod_problems(docs, deployments, hpa_targets)
     if release == "dev":
         for deploy in deployments:
