@@ -21,7 +21,7 @@ PROD = kube.DEPLOY / "overlays" / "prod"
 Values = dict[str, Any]
 
 
-def _helm() -> Any:
+def library() -> Any:
     try:
         import helm_python
     except ImportError:  # a missing tool fails the test, never skips it
@@ -34,7 +34,7 @@ def _helm() -> Any:
 
 def helm_error() -> type[Exception]:
     """The base class of what Helm raises (a template's `fail`, a values schema error)."""
-    error: type[Exception] = _helm().HelmError
+    error: type[Exception] = library().HelmError
     return error
 
 
@@ -63,7 +63,7 @@ def render(
 ) -> list[kube.Doc]:
     """`helm template` of the chart: its objects, in template order. Raises the chart's own
     error (helm_python.HelmError: a `fail`, a values schema error) when it refuses."""
-    helm = _helm()
+    helm = library()
     with helm.Chart.load(CHART) as chart:
         chart.validate_schema(dict(values or {}))
         rendered = chart.render(
@@ -78,7 +78,7 @@ def render(
 
 def lint(values: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """`helm lint --strict` of the chart: {"messages": [{"severity", "path", "error"}], ...}."""
-    report: dict[str, Any] = _helm().lint(CHART, dict(values or {}), strict=True)
+    report: dict[str, Any] = library().lint(CHART, dict(values or {}), strict=True)
     return report
 
 

@@ -449,3 +449,22 @@ def test_the_argocd_application_for_the_chart_deploys_what_the_kustomize_one_doe
     # the rest of the Application is the same
     strip = {k: v for k, v in app["spec"].items() if k != "source"}
     assert strip == {k: v for k, v in kit_app["spec"].items() if k != "source"}
+
+
+def test_the_packaged_chart_carries_the_kits_files(tmp_path: Path) -> None:
+    """`helm package` follows files/' links: the archive renders what the folder renders."""
+    helm_python = helm.library()
+    archive = helm_python.package(helm.CHART, destination=tmp_path)
+    values = {"monitoring": {"enabled": True}}
+    with helm_python.Chart.load(archive) as chart:
+        rendered = chart.render(values, name="monsterstack", namespace="monsterstack")
+    docs = [
+        d
+        for path, text in sorted(rendered.items())
+        if path.endswith(".yaml")
+        for d in yaml.safe_load_all(text)
+        if d
+    ]
+    assert docs == helm.render(values)
+    [rule] = kube.of_kind(docs, "PrometheusRule")
+    assert rule["spec"]["groups"]
