@@ -50,10 +50,12 @@ class Config:
         }
 
 
+ONE_PROCESS = "1 process, render inline"
+TWO_PROCESSES = "2 processes, render inline (default: one per CPU)"
 THROUGHPUT_CONFIGS = (
-    Config("1 process, render inline (default)", 1),
-    Config("1 process, every render in a thread", 1, 0),
-    Config("2 processes, render inline", 2),
+    Config(ONE_PROCESS, 1),
+    Config("1 process, every render in the render thread", 1, 0),
+    Config(TWO_PROCESSES, 2),
 )
 
 STALL_CONFIGS = (

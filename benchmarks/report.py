@@ -9,6 +9,8 @@ from typing import Any
 from monsterstack.generator import png
 
 from .frontend import HIT_NAME, HIT_PATH, PRODUCTION
+from .httpbench import ONE_PROCESS as ONE
+from .httpbench import TWO_PROCESSES as TWO
 from .render import SIZES, STYLES
 
 HERE = Path(__file__).parent
@@ -197,10 +199,6 @@ def _render_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     target = f"{style} {size} px PNG {at_least} than {ref}"
                     out.append(_target(target, _ratio(x), x >= least if least > 1 else x > 1))
     return out
-
-
-TWO = "2 processes, render inline"
-ONE = "1 process, render inline (default)"
 
 
 def _http_targets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
