@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 # Pillow and AGG are imported on the first render, not on import: the frontend uses this
 # package's names and rules but never draws, and stays ~4 MB lighter for it.
 
-ALGORITHM_VERSION = 2  # 2: fixed-point scene, two-fill outlines, zlib-ng (issue 13)
+ALGORITHM_VERSION = 3  # 2: fixed-point scene, two-fill outlines, zlib-ng; 3: those fills sized for
+# aggdraw's 0.5 px fill growth (2 drew outlined ellipses' rings 0.5 px out) (issue 13)
 SEED_VERSION = 1
 
 MIN_SIZE = 16

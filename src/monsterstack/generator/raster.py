@@ -72,18 +72,30 @@ def _path(shape: Path, s: float, ox: float, oy: float) -> aggdraw.Path:
     return path
 
 
+# aggdraw fills every shape 0.5 px beyond its outline when it has no pen (and half the pen's
+# width beyond it when it has one, under the pen's stroke): its polygons are "expanded by 0.5
+# pixels by default".
+FILL_GROWTH = 0.5
+
+
 def _ellipse(draw: aggdraw.Draw, e: Ellipse, s: float, ox: float, oy: float) -> None:
     x, y, rx, ry = e.cx * s + ox, e.cy * s + oy, e.rx * s, e.ry * s
     p = e.paint
     half = p.width * UNIT * s / 2  # half the pen, in pixels
-    if p.fill and p.stroke and p.width and half < min(rx, ry):
-        # An outlined ellipse as two fills: the outline colour out to the pen's outer edge,
-        # then the fill up to its inner edge. The same pixels as filling and then stroking
-        # (each edge pixel blends the same two colours by the same coverage), and AGG fills
-        # two discs in ~60% of the time it fills one and strokes it.
-        outer, inner = _brush(p.stroke), _brush(p.fill)
-        draw.ellipse((x - rx - half, y - ry - half, x + rx + half, y + ry + half), outer)
-        draw.ellipse((x - rx + half, y - ry + half, x + rx - half, y + ry - half), inner)
+    if p.fill and p.stroke and p.width and half + FILL_GROWTH < min(rx, ry):
+        # An outlined ellipse as two pen-less fills: the outline colour out to the pen's outer
+        # edge, then the fill up to its inner edge, each asked FILL_GROWTH smaller since it
+        # comes out that much bigger. The same edges as filling and stroking (each edge pixel
+        # blends the same two colours by the same coverage), and AGG fills two discs in ~60%
+        # of the time it fills one and strokes it.
+        outer = half - FILL_GROWTH  # how far each edge moves out from the ellipse
+        inner = -half - FILL_GROWTH
+        draw.ellipse(
+            (x - rx - outer, y - ry - outer, x + rx + outer, y + ry + outer), _brush(p.stroke)
+        )
+        draw.ellipse(
+            (x - rx - inner, y - ry - inner, x + rx + inner, y + ry + inner), _brush(p.fill)
+        )
         return
     draw.ellipse((x - rx, y - ry, x + rx, y + ry), *_tools(p, s))
 
