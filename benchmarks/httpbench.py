@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -129,47 +129,62 @@ def run_wrk(
     cmd += ["--timeout", "10s", "-s", str(LUA), f"http://{HOST}:{port}/", "--", str(size), prefix]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     raw = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    errors = raw["errors_status"] + raw["errors_socket"]
+    seconds = raw["duration_us"] / 1e6
     return {
-        "rps": round(raw["requests"] / (raw["duration_us"] / 1e6), 1),
+        "rps": round(raw["requests"] / seconds, 1),
+        "ok_rps": round((raw["requests"] - errors) / seconds, 1),  # answers that drew a monster
         "p50_ms": round(raw["p50_us"] / 1000, 2),
         "p99_ms": round(raw["p99_us"] / 1000, 2),
-        "errors": raw["errors_status"] + raw["errors_socket"],
+        "errors": errors,
     }
 
 
-def probe(port: int, prefix: str, stop: threading.Event, interval: float) -> list[float]:
-    """GET /monster/<new name>?size=80 every `interval` s on one connection; ms each."""
+@dataclass
+class Probes:
+    """What the 80 px probe clients saw: the time of each answer drawn, and how many were
+    refused (503 + Retry-After: the render thread's queue was full)."""
+
+    ms: list[float] = field(default_factory=list)
+    refused: int = 0
+
+
+def probe(port: int, prefix: str, stop: threading.Event, interval: float, into: Probes) -> None:
+    """GET /monster/<new name>?size=80 every `interval` s on one connection, into `into`."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
-    latencies: list[float] = []
+    sent = 0
     while not stop.is_set():
         start = time.perf_counter()
-        conn.request("GET", f"/monster/{prefix}-{len(latencies)}?size=80")
+        conn.request("GET", f"/monster/{prefix}-{sent}?size=80")
+        sent += 1
         response = conn.getresponse()
         response.read()
         elapsed = time.perf_counter() - start
-        if response.status != 200:
+        if response.status == 200:
+            into.ms.append(elapsed * 1000)
+        elif response.status == 503:
+            into.refused += 1
+        else:
             raise RuntimeError(f"probe got HTTP {response.status}")
-        latencies.append(elapsed * 1000)
         stop.wait(max(0.0, interval - elapsed))
     conn.close()
-    return latencies
 
 
 @contextlib.contextmanager
-def probing(port: int, prefix: str, load: Load, delay: float = 0) -> Iterator[list[float]]:
-    """Probe clients run (after `delay` s) for the duration of the block; ms of each response."""
+def probing(port: int, prefix: str, load: Load, delay: float = 0) -> Iterator[Probes]:
+    """Probe clients run (after `delay` s) for the duration of the block."""
     stop = threading.Event()
-    latencies: list[float] = []
+    seen = Probes()
 
     def client(i: int) -> None:
         if not stop.wait(delay):
-            latencies.extend(probe(port, f"{prefix}-{i}", stop, load.probe_interval))
+            probe(port, f"{prefix}-{i}", stop, load.probe_interval, seen)
 
     clients = [threading.Thread(target=client, args=(i,)) for i in range(load.probe_clients)]
     for c in clients:
         c.start()
     try:
-        yield latencies
+        yield seen
     finally:
         stop.set()
         for c in clients:
@@ -193,10 +208,18 @@ def stall_once(config: Config, load: Load, tag: str) -> dict[str, Any]:
         with probing(port, f"busy{tag}", load, delay=1) as under_load:
             # the probes stop when wrk does; the first second (wrk starting) is not counted
             heavy = run_wrk(port, 1024, f"big{tag}", load.duration, load.stall_connections)
-    return {"idle": idle, "busy_ms": under_load, "big": heavy, "busy": busy}
+    return {
+        "idle": idle.ms,
+        "busy_ms": under_load.ms,
+        "refused": idle.refused + under_load.refused,
+        "big": heavy,
+        "busy": busy,
+    }
 
 
 def summarise(latencies: list[float]) -> dict[str, float]:
+    if not latencies:  # every probe refused
+        return {"n": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
     return {
         "n": len(latencies),
         "p50_ms": round(percentile(latencies, 50), 2),
@@ -206,7 +229,7 @@ def summarise(latencies: list[float]) -> dict[str, float]:
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(r[key] for r in runs), 2)
+    return round(float(statistics.median(r[key] for r in runs)), 2)
 
 
 def throughput_row(config: Config, runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -214,6 +237,7 @@ def throughput_row(config: Config, runs: list[dict[str, Any]]) -> dict[str, Any]
     return {
         **config.describe(),
         "rps": _median(runs, "rps"),
+        "ok_rps": _median(runs, "ok_rps"),
         "p50_ms": _median(runs, "p50_ms"),
         "p99_ms": _median(runs, "p99_ms"),
         "errors": sum(r["errors"] for r in runs),
@@ -229,6 +253,7 @@ def stall_row(config: Config, runs: list[dict[str, Any]]) -> dict[str, Any]:
         **config.describe(),
         "idle": summarise([ms for r in runs for ms in r["idle"]]),
         "busy": summarise([ms for r in runs for ms in r["busy_ms"]]),
+        "refused": sum(r["refused"] for r in runs),
         "big_rps": _median(bigs, "rps"),
         "big_p99_ms": _median(bigs, "p99_ms"),
         "big_errors": sum(b["errors"] for b in bigs),

@@ -45,19 +45,25 @@ def time_each(draw: Callable[[str], object], names: list[str]) -> list[float]:
     return samples
 
 
+BLOCK = 100  # names a renderer draws in a row before the next one takes its turn
+
+
 def time_side_by_side(
     draws: dict[tuple[str, int, str], Callable[[str], object]], names: list[str]
 ) -> dict[tuple[str, int, str], list[float]]:
-    """Milliseconds per call for every draw, taking turns name by name: a busy spell on the
-    machine hits every renderer alike, so the ratios between them hold even when it is noisy."""
+    """Milliseconds per call for every draw, taking turns by blocks of BLOCK names: a busy
+    spell on the machine hits every renderer alike, so the ratios between them hold even
+    when it is noisy, while within a block each renderer runs warm, as it would alone."""
     for draw in draws.values():
         draw("warm-up")
     samples: dict[tuple[str, int, str], list[float]] = {key: [] for key in draws}
-    for name in names:
+    for start in range(0, len(names), BLOCK):
+        block = names[start : start + BLOCK]
         for key, draw in draws.items():
-            start = time.perf_counter_ns()
-            draw(name)
-            samples[key].append((time.perf_counter_ns() - start) / 1e6)
+            for name in block:
+                began = time.perf_counter_ns()
+                draw(name)
+                samples[key].append((time.perf_counter_ns() - began) / 1e6)
     return samples
 
 

@@ -98,12 +98,13 @@ def _busy(row: dict[str, Any]) -> str:
 
 
 def throughput_table(rows: list[dict[str, Any]]) -> Table:
-    headers = ["configuration", "req/s", "p50 ms", "p99 ms", "errors", "req/s each round"]
-    headers += ["CPU busy % before"]
+    headers = ["configuration", "req/s", "of which 200/s", "p50 ms", "p99 ms", "errors"]
+    headers += ["req/s each round", "CPU busy % before"]
     body = [
         [
             r["config"],
             f"{r['rps']:,.0f}",
+            f"{r['ok_rps']:,.0f}" if "ok_rps" in r else "—",
             f"{r['p50_ms']:.2f}",
             f"{r['p99_ms']:.2f}",
             str(r["errors"]),
@@ -121,12 +122,13 @@ def _latency(s: dict[str, Any]) -> str:
 
 def stall_table(rows: list[dict[str, Any]]) -> Table:
     headers = ["configuration", "80 px idle p50/p99/max ms", "80 px under load p50/p99/max ms"]
-    headers += ["1024 px req/s", "1024 px p99 ms", "CPU busy % before"]
+    headers += ["80 px refused", "1024 px req/s", "1024 px p99 ms", "CPU busy % before"]
     body = [
         [
             r["config"],
             _latency(r["idle"]),
             _latency(r["busy"]),
+            str(r.get("refused", "—")),
             f"{r['big_rps']:,.0f}",
             f"{r['big_p99_ms']:.0f}",
             _busy(r),
