@@ -12,7 +12,7 @@ from pathlib import Path
 
 from . import frontend, httpbench, report
 from .machine import cpu_busy, load_average, machine_info, source_revision
-from .render import bench_png, bench_robohash, bench_side_by_side, make_names
+from .render import bench_png, bench_robohash, bench_side_by_side, make_names, profile_smooth
 
 BUSY = 1.5  # one-minute load average above which the HTTP numbers would be skewed
 PARTS = ("render", "http", "frontend")
@@ -58,6 +58,7 @@ def run_render(args: argparse.Namespace) -> dict[str, object]:
     started, busy = provenance(), cpu_busy()
     rows = bench_side_by_side(names) + bench_robohash(names, args.robohash_names)
     png = bench_png(names[: args.png_names])
+    profile = profile_smooth(names)
     return {
         "measured": started,
         "names": len(names),
@@ -66,6 +67,7 @@ def run_render(args: argparse.Namespace) -> dict[str, object]:
         "rows": rows,
         "png_names": min(args.png_names, len(names)),
         "png": png,
+        "profile": profile,
     }
 
 

@@ -176,3 +176,53 @@ def bench_png(names: list[str]) -> list[dict[str, object]]:
                         }
                     )
     return rows
+
+
+def profile_smooth(names: list[str], size: int = 80) -> list[dict[str, object]]:
+    """Where a smooth PNG's time goes: each step of `render` timed apart, per avatar (medians;
+    the steps run cold one after another, so they add to a little more than a whole render)."""
+    import aggdraw
+    from PIL import Image
+    from zlib_ng import zlib_ng
+
+    from monsterstack.generator import Style, _domain, png, smooth
+    from monsterstack.generator.raster import _ellipse, _path, _tools
+    from monsterstack.generator.scene import GRID, Ellipse
+
+    scale = size / GRID
+    steps: dict[str, list[float]] = {
+        "building the scene in Python (parts, curves, fixed point)": [],
+        "making AGG's paths and pens in Python": [],
+        "AGG drawing the shapes (anti-aliased fills and strokes)": [],
+        "unpremultiply (Pillow) and PNG scanlines": [],
+        "deflate (zlib-ng, the encoder's level)": [],
+    }
+    timers = list(steps.values())
+    for name in names:
+        t0 = time.perf_counter_ns()
+        shapes = smooth.build(name, _domain(Style.SMOOTH))
+        t1 = time.perf_counter_ns()
+        made = [
+            (s, None) if isinstance(s, Ellipse) else (_path(s, scale, 0, 0), _tools(s.paint, scale))
+            for s in shapes
+        ]
+        t2 = time.perf_counter_ns()
+        draw = aggdraw.Draw("RGBA", (size, size), (0, 0, 0, 0))
+        for shape, tools in made:
+            if tools is None:
+                _ellipse(draw, shape, scale, 0, 0)
+            else:
+                draw.path(shape, *tools)
+        t3 = time.perf_counter_ns()
+        image = Image.frombytes("RGBA", (size, size), draw.tobytes(), "raw", "RGBa")
+        rows = png.scanlines(image.tobytes(), size * 4, size)
+        t4 = time.perf_counter_ns()
+        zlib_ng.compress(rows, png.rgba_level(size, size))
+        t5 = time.perf_counter_ns()
+        marks = (t0, t1, t2, t3, t4, t5)
+        for timer, a, b in zip(timers, marks, marks[1:], strict=False):
+            timer.append((b - a) / 1e3)
+    return [
+        {"step": step, "size": size, "median_us": round(percentile(us, 50), 1)}
+        for step, us in steps.items()
+    ]

@@ -85,6 +85,10 @@ def png_table(rows: list[dict[str, Any]]) -> Table:
     return headers, body
 
 
+def profile_table(rows: list[dict[str, Any]]) -> Table:
+    return ["step", "µs per avatar (median)"], [[r["step"], f"{r['median_us']:.0f}"] for r in rows]
+
+
 def _encoder_uses(r: dict[str, Any]) -> bool:
     if r["library"] != "zlib-ng":
         return False
@@ -315,6 +319,10 @@ def sections(results: Results) -> list[tuple[str, str, Table]]:
                 "library and level; ✓ = what the encoder uses"
             )
             out.append((title, provenance(r), png_table(r["png"])))
+        if "profile" in r:
+            size = r["profile"][0]["size"]
+            title = f"Where a smooth {size} px PNG's time goes ({r['names']} names)"
+            out.append((title, provenance(r), profile_table(r["profile"])))
     if "http" in results:
         h = results["http"]
         title = (
