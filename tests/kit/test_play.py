@@ -174,8 +174,8 @@ BROKEN = {
     "wrong-imagebackend-domain": (
         "configMapGenerator:\n  - name: frontend-config\n    behavior: merge\n"
         "    literals:\n      - IMAGEBACKEND_DOMAIN=nowhere:8080\n",
-        r"frontend/frontend readinessProbe: GET http://[\d.]+:5000/healthz answered 200, "
-        r"degraded: imagebackend",
+        r"frontend/frontend readinessProbe: GET http://[\d.]+:5000/healthz .*answered 200, "
+        r"degraded: imagebackend \(ConnectError",
     ),
     "invalid-frontend-setting": (
         "configMapGenerator:\n  - name: frontend-config\n    behavior: merge\n"
