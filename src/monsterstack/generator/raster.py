@@ -72,10 +72,12 @@ def _path(shape: Path, s: float, ox: float, oy: float) -> aggdraw.Path:
     return path
 
 
-# aggdraw fills every shape 0.5 px beyond its outline when it has no pen (and half the pen's
-# width beyond it when it has one, under the pen's stroke): its polygons are "expanded by 0.5
-# pixels by default".
-FILL_GROWTH = 0.5
+# aggdraw fills a pen-less shape through AGG's contour generator with width 0.5 ("expand
+# polygons by 0.5 pixels by default"), and AGG's stroker offsets by half the width: the fill
+# comes out 0.25 px beyond the outline. (With a pen the contour is half the pen's width, under
+# the stroke.) Measured against algorithm 1's fill-and-stroke on 200 names, 0.25 gives the
+# smallest difference (mean 0.16 of 255 at 80 px on white; 0.2: 0.25, 0.3: 0.26, 0.5: 0.98).
+FILL_GROWTH = 0.25
 
 
 def _ellipse(draw: aggdraw.Draw, e: Ellipse, s: float, ox: float, oy: float) -> None:

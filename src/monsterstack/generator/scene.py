@@ -27,10 +27,9 @@ def fixed(v: float) -> int:
 
 
 def num(v: float) -> str:
-    """Shortest text for a number that is not an integer coordinate (a viewBox edge, a stroke
-    width), to 8 significant digits: exact for every one of them (a viewBox edge is a multiple
-    of 1/1024 below 10^6; a width a constant times 100), without float noise (154, not
-    154.00000000000003)."""
+    """Short text for a number that is not an integer coordinate (a viewBox edge, a stroke
+    width), to 8 significant digits: without float noise (154, not 154.00000000000003), and
+    within 1e-6 of a unit for a non-square canvas's viewBox (100 x 30: -11666.667)."""
     text = f"{v:.8g}"
     return "0" if text == "-0" else text
 

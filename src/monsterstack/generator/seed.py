@@ -27,6 +27,11 @@ def normalise_name(name: str) -> str:
     return unicodedata.normalize("NFC", name).strip()
 
 
+def name_key(name: str) -> bytes:
+    """What follows the domain in a seed's input: NUL and the normalised name in UTF-8."""
+    return b"\x00" + normalise_name(name).encode("utf-8")
+
+
 def name_digest(name: str, *, normalised: bool = False) -> str:
     """Hex SHA-256 of the normalised name: what caches and ETags use instead of the name.
     `normalised=True` says the caller normalised it already (a parsed request's name)."""
@@ -44,19 +49,20 @@ class Seed:
     __slots__ = ("_buf", "_material", "_pos")
 
     # SHAKE-256's output is a stream: its first n bytes are the same whatever length is asked,
-    # so starting small and asking for more when a drawing needs it changes no choice. 64
-    # bytes (16 draws) cover every part of both styles but the spots pattern's longest run.
+    # so starting small and asking for more if a drawing ever needs it changes no choice. 64
+    # bytes (16 draws) cover every part of both styles today (the most, the spots pattern,
+    # takes 12 draws); tests/unit/generator checks that growing the stream keeps its prefix.
     _CHUNK = 64
 
     def __init__(self, domain: str, name: str) -> None:
-        self._start(domain.encode("ascii") + b"\x00" + normalise_name(name).encode("utf-8"))
+        self._start(domain.encode("ascii") + name_key(name))
 
     @classmethod
-    def of(cls, material: bytes) -> Seed:
-        """The stream for material already made of `domain + NUL + normalised UTF-8 name`: a
-        caller drawing several streams for one name normalises and encodes the name once."""
+    def of(cls, domain: str, key: bytes) -> Seed:
+        """The stream for a name's `name_key`, made once by a caller drawing several streams
+        for one name."""
         seed = cls.__new__(cls)
-        seed._start(material)
+        seed._start(domain.encode("ascii") + key)
         return seed
 
     def _start(self, material: bytes) -> None:

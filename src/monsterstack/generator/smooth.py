@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .palette import DEFAULT_THEME, Palette, Theme, palette
 from .scene import Paint, PathBuilder, Shape, ellipse, mirror_x, polygon
-from .seed import Seed, normalise_name
+from .seed import Seed, name_key
 
 CX = 50.0  # the body's vertical axis
 OUTLINE = 2.2  # outline width, in units of the 100-unit square
@@ -474,10 +474,10 @@ def build(name: str, domain: str, theme: Theme = DEFAULT_THEME) -> list[Shape]:
     choices never shifts what the other parts get.
     """
 
-    key = b"\x00" + normalise_name(name).encode("utf-8")  # normalised and encoded once
+    key = name_key(name)  # normalised and encoded once for the 8 streams
 
     def seed(part: str) -> Seed:
-        return Seed.of(f"{domain}/{part}".encode("ascii") + key)
+        return Seed.of(f"{domain}/{part}", key)
 
     pal = palette(seed("palette"), theme)
     body = _body(seed("body"))
