@@ -65,11 +65,11 @@ def add_docs(app: FastAPI) -> None:
     redoc_url=None, openapi_url=None` (these replace FastAPI's own)."""
     page, csp = docs_page(app.title)
 
-    @app.get(OPENAPI, include_in_schema=False)
+    @app.api_route(OPENAPI, methods=["GET", "HEAD"], include_in_schema=False)
     async def openapi() -> JSONResponse:
         return JSONResponse(app.openapi())  # read when asked: add_error_handlers replaces it
 
-    @app.get(DOCS, include_in_schema=False)
+    @app.api_route(DOCS, methods=["GET", "HEAD"], include_in_schema=False)
     async def docs() -> HTMLResponse:
         return HTMLResponse(page, headers={"content-security-policy": csp})
 

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from . import secrets
+from .cpus import MAX_WORKERS
 
 
 class Context(StrEnum):
@@ -39,7 +40,7 @@ class ServiceSettings(BaseSettings):
     context: Context = Field(Context.PROD, description="DEV or PROD")
     host: str = Field("0.0.0.0", description="address to listen on")
     port: int = Field(8080, ge=1, le=65535, description="TCP port to listen on")
-    workers: int = Field(1, ge=1, le=64, description="server worker processes")
+    workers: int = Field(1, ge=1, le=MAX_WORKERS, description="server worker processes")
     log_level: str = Field("info", pattern="^(?i)(debug|info|warning|error)$")
     shutdown_delay: float = Field(
         0.0,

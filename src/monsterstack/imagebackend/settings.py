@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ..core.cpus import usable_cores
+from ..core.cpus import MAX_WORKERS, usable_cores
 from ..core.settings import ServiceSettings
 from ..generator import DEFAULT_STYLE, DEFAULT_THEME, MAX_SIZE, Style, Theme
 
@@ -14,7 +14,7 @@ class ImagebackendSettings(ServiceSettings):
     workers: int = Field(
         default_factory=usable_cores,
         ge=1,
-        le=64,
+        le=MAX_WORKERS,
         description="server worker processes; default: the CPUs this process may use (its "
         "affinity, capped by a container's CPU limit). Renders are CPU-bound and keep no state, "
         "so one process per CPU is what a 2-core machine measures best (benchmarks/README.md)",
@@ -38,7 +38,8 @@ class ImagebackendSettings(ServiceSettings):
         le=16,
         description="threads per process for large renders. One is best measured: more threads "
         "only fight the event loop for the GIL (80 px p99 under 1024 px load: 18.6 ms with 1, "
-        "136 ms with anyio's default 40)",
+        "136 ms with anyio's default 40, run of 2026-11-23; with one, 7.5 ms on 2026-12-02: "
+        "benchmarks/README.md)",
     )
     render_queue: int = Field(
         16,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monsterstack.core.cpus import cgroup_quota, usable_cores
+from monsterstack.core.cpus import MAX_WORKERS, cgroup_quota, usable_cores
 from monsterstack.frontend.settings import FrontendSettings
 from monsterstack.imagebackend.settings import ImagebackendSettings
 
@@ -64,3 +64,30 @@ def test_the_imagebackend_defaults_to_its_cpus_and_the_frontend_to_one() -> None
 def test_workers_from_the_environment_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WORKERS", "3")
     assert ImagebackendSettings().workers == 3
+
+
+def test_a_quota_above_the_process_cgroup_counts(tmp_path: Path) -> None:
+    """A pod's limit sits on the pod's cgroup; the container's own cgroup may say max."""
+    own = tmp_path / "kubepods" / "pod1" / "ctr"
+    own.mkdir(parents=True)
+    (own / "cpu.max").write_text("max 100000")
+    (tmp_path / "kubepods" / "pod1" / "cpu.max").write_text("200000 100000")
+    (tmp_path / "kubepods" / "cpu.max").write_text("max 100000")
+    proc = tmp_path / "proc-self-cgroup"
+    proc.write_text("0::/kubepods/pod1/ctr\n")
+    assert cgroup_quota(tmp_path, proc) == 2.0
+    assert usable_cores(tmp_path, proc) == min(AFFINITY, 2)
+
+
+def test_never_more_workers_than_the_services_accept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(96)))
+    assert usable_cores(tmp_path) == MAX_WORKERS
+    assert ImagebackendSettings().workers == MAX_WORKERS  # and the service still starts
+
+
+def test_without_affinity_the_cpu_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delattr(os, "sched_getaffinity")  # macOS has none
+    monkeypatch.setattr(os, "cpu_count", lambda: 3)
+    assert usable_cores(tmp_path) == 3

@@ -119,3 +119,11 @@ async def test_only_unknown_paths_are_labelled_unmatched(client: httpx.AsyncClie
     if frontend:
         expected.add(("200", "/static/{path}"))
     assert labels == expected
+
+
+async def test_head_answers_as_get_does(client: httpx.AsyncClient) -> None:
+    """FastAPI's own docs routes answered HEAD; ours do too (a monitor's HEAD /docs is no 405)."""
+    for path in ("/docs", "/openapi.json"):
+        head, get = await client.head(path), await client.get(path)
+        assert head.status_code == get.status_code == 200, path
+        assert head.headers["content-type"] == get.headers["content-type"]
