@@ -6,9 +6,9 @@ the same inputs give the same RGB on every platform.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from .scene import RGB
 from .seed import Seed
@@ -76,8 +76,7 @@ def hsl(h: int, s: int, lum: int) -> RGB:
     return (round((r + m) * 255), round((g + m) * 255), round((b + m) * 255))
 
 
-@dataclass(frozen=True, slots=True)
-class Palette:
+class Palette(NamedTuple):  # a tuple: a third of the cost of a frozen dataclass
     body: RGB
     shade: RGB  # outline and the far side of limbs
     light: RGB  # belly, inner ears

@@ -8,7 +8,7 @@ pattern, the eyes and the mouth.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .palette import DEFAULT_THEME, Palette, Theme, palette
 from .scene import Paint, PathBuilder, Shape, ellipse, mirror_x, polygon
@@ -57,8 +57,7 @@ def combinations() -> int:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Body:
+class Body(NamedTuple):  # a tuple: a third of the cost of a frozen dataclass
     top: float
     bottom: float
     widths: tuple[float, ...]
@@ -77,8 +76,7 @@ class Body:
         return self.widths[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class Face:
+class Face(NamedTuple):  # a tuple: a third of the cost of a frozen dataclass
     eye_y: float
     mouth_y: float
     width: float  # half-width available for the face
