@@ -38,7 +38,7 @@ class ImagebackendSettings(ServiceSettings):
         le=16,
         description="threads per process for large renders. One is best measured: more threads "
         "only fight the event loop for the GIL (80 px p99 under 1024 px load: 18.6 ms with 1, "
-        "136 ms with anyio's default 40, run of 2026-11-23; with one, 7.5 ms on 2026-12-02: "
+        "136 ms with anyio's default 40, run of 2026-11-23; with one, 9.5 ms on 2026-12-02: "
         "benchmarks/README.md)",
     )
     render_queue: int = Field(
