@@ -26,10 +26,9 @@ if TYPE_CHECKING:
 # Pillow and AGG are imported on the first render, not on import: the frontend uses this
 # package's names and rules but never draws, and stays ~4 MB lighter for it.
 
-ALGORITHM_VERSION = (
-    4  # 2: fixed-point scene, two-fill outlines, zlib-ng; 3, 4: those fills sized for
-)
-# aggdraw's fill growth (3 took it for 0.5 px; it is 0.25: rings where algorithm 1 drew them)
+# 2: fixed-point scene, two-fill outlines, zlib-ng; 3 and 4: those fills sized for aggdraw's
+# fill growth (3 took it for 0.5 px; it is 0.25, which puts rings where algorithm 1 drew them)
+ALGORITHM_VERSION = 4
 SEED_VERSION = 1
 
 MIN_SIZE = 16
